@@ -65,9 +65,7 @@ class IllegalTransition(DomainError):
     title = "Không thể thực hiện ở trạng thái hiện tại"
 
     def __init__(self, action: str, status: str, status_label: str) -> None:
-        super().__init__(
-            f"Không thể {action} khi hồ sơ đang ở trạng thái «{status_label}»."
-        )
+        super().__init__(f"Không thể {action} khi hồ sơ đang ở trạng thái «{status_label}».")
         self.action = action
         self.status = status
 

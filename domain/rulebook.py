@@ -256,8 +256,12 @@ def _award(problems: _Problems, where: str, data: Any) -> AwardRule | None:
         council_required=_boolean(problems, f"{where}.council_required", data["council_required"]),
         quorum=_share(problems, f"{where}.quorum", data["quorum"]),
         threshold=_share(problems, f"{where}.threshold", data["threshold"]),
-        appraisal_days=_integer(problems, f"{where}.appraisal_days", data["appraisal_days"], 1, 120),
-        party_opinion=_boolean(problems, f"{where}.party_opinion", data.get("party_opinion", False)),
+        appraisal_days=_integer(
+            problems, f"{where}.appraisal_days", data["appraisal_days"], 1, 120
+        ),
+        party_opinion=_boolean(
+            problems, f"{where}.party_opinion", data.get("party_opinion", False)
+        ),
         prerequisite=_prerequisite(problems, f"{where}.prerequisite", data.get("prerequisite")),
     )
     _check_consistency(problems, where, rule)
@@ -266,7 +270,9 @@ def _award(problems: _Problems, where: str, data: Any) -> AwardRule | None:
 
 def _check_consistency(problems: _Problems, where: str, rule: AwardRule) -> None:
     if rule.level is Level.STATE and rule.decider is Decider.PROVINCIAL_CHAIRMAN:
-        problems.add(f"{where}.decider", "khen thưởng cấp Nhà nước không do Chủ tịch UBND tỉnh quyết định")
+        problems.add(
+            f"{where}.decider", "khen thưởng cấp Nhà nước không do Chủ tịch UBND tỉnh quyết định"
+        )
     if rule.level is Level.PROVINCIAL and rule.decider is not Decider.PROVINCIAL_CHAIRMAN:
         problems.add(f"{where}.decider", "khen thưởng cấp tỉnh do Chủ tịch UBND tỉnh quyết định")
     if rule.level is Level.STATE and not rule.public_comment:
@@ -281,7 +287,9 @@ def rulebook_from_mapping(data: Any, source: str = "bộ quy tắc") -> Rulebook
     """Validate and build one edition; every problem found is listed in one RulebookError."""
     problems = _Problems()
     if not isinstance(data, Mapping):
-        raise RulebookError(["nội dung phải là một bảng (edition, title, effective_from, awards)"], source)
+        raise RulebookError(
+            ["nội dung phải là một bảng (edition, title, effective_from, awards)"], source
+        )
     for key in sorted(set(data) - {"edition", "title", "effective_from", "awards"}):
         problems.add(key, "khóa không được hỗ trợ")
     edition = _text(problems, "edition", data.get("edition"), 60)

@@ -1,0 +1,1 @@
+"""Use cases: eventsourcing Applications, the role policy, queries over history."""

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: the Vietnamese calendar, rulebook files, storage, settings."""
