@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from importlib import resources
@@ -296,7 +296,9 @@ def rulebook_from_mapping(data: Any, source: str = "bộ quy tắc") -> Rulebook
     title = _text(problems, "title", data.get("title"), 300)
     raw_date = data.get("effective_from")
     effective_from = date(1900, 1, 1)
-    if isinstance(raw_date, date):
+    if isinstance(raw_date, datetime):
+        problems.add("effective_from", "phải là một ngày, không kèm giờ")
+    elif isinstance(raw_date, date):
         effective_from = raw_date
     elif isinstance(raw_date, str):
         try:
