@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
@@ -449,7 +451,8 @@ class Dossiers(Store):
         save fail without any change to the dossier: then the command is run once more.
         """
         authorize(by, use_case)
-        attempts = 3
+        # A caller without a version (a citizen's comment) is retried through contention.
+        attempts = 3 if expected_version is not None else 12
         for attempt in range(1, attempts + 1):
             dossier = self._load(Dossier, dossier_id, DOSSIER)
             self._require_visible(dossier, by)
@@ -473,6 +476,7 @@ class Dossiers(Store):
                     raise VersionConflict(
                         dossier_id, expected_version or loaded, current.version
                     ) from None
+                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 (jitter, not crypto)
         raise AssertionError("unreachable")
 
     def _require_visible(self, dossier: Dossier, viewer: Actor) -> None:
