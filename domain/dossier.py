@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -37,8 +37,11 @@ from domain.errors import (
     NotACouncilMember,
     NotEligible,
     PartyOpinionMissing,
+    PartyOpinionUnfavourable,
     PersonalDetailsMisplaced,
+    PersonalDetailsRequired,
     PublicCommentNotApplicable,
+    PublicCommentRequired,
     QuorumNotMet,
     SeparationOfDuties,
     UnansweredComments,
@@ -48,7 +51,16 @@ from domain.errors import (
 )
 from domain.movement import EmulationMovement
 from domain.rulebook import DECIDER_DOCUMENT_SUFFIX, SUBJECT_LABELS, AwardRule, Decider, Subject
-from domain.shared import ROLE_LABELS, Actor, DocumentRef, Role, local_date, nfc, require_text
+from domain.shared import (
+    ROLE_LABELS,
+    Actor,
+    DocumentRef,
+    Role,
+    local_date,
+    nfc,
+    require_text,
+    same_unit,
+)
 from domain.values import (
     CentralOutcome,
     Comment,
@@ -64,6 +76,7 @@ from domain.values import (
     Vote,
 )
 
+E = TypeVar("E", bound=StrEnum)
 MAX_DOCUMENTS = 100
 MAX_COMMENTS = 10_000
 MAX_COUNCIL_MEMBERS = 200
@@ -142,14 +155,14 @@ ENDED_WITHOUT_AWARD = frozenset(
 )
 """A dossier in one of these frees its nominee's slot: a new dossier may be submitted."""
 
-_DOC_NUMBER = r"\d{1,6}"
+_DOC_NUMBER = r"[1-9][0-9]{0,5}"
 SUBMISSION_SUFFIX = "TTr-UBND"
 
 
 def check_document_number(value: str, suffix: str) -> str:
     """An official number: digits, a slash, then the document's kind and issuer (123/QĐ-UBND)."""
     number = nfc(value) if isinstance(value, str) else ""
-    if not re.fullmatch(rf"{_DOC_NUMBER}/{re.escape(suffix)}", number) or number.startswith("0"):
+    if not re.fullmatch(rf"{_DOC_NUMBER}/{re.escape(suffix)}", number):
         raise InvalidDocumentNumber(number[:40], f"số/{suffix}, ví dụ 123/{suffix}")
     return number
 
@@ -330,13 +343,17 @@ class Dossier(Aggregate):
         """A unit's submitter proposes one nominee for one award under an open movement."""
         unit = require_text("đơn vị trình", submitting_unit, max_length=300)
         _require_role(by, "trình hồ sơ", Role.SUBMITTER)
-        if by.unit != unit:
+        if by.unit is None or not same_unit(by.unit, unit):
             raise ForeignUnit("trình hồ sơ nhân danh đơn vị này")
         movement.require_open()
         if not award.admits(nominee.kind):
             raise NomineeKindMismatch(award.name, SUBJECT_LABELS[award.subject])
         if personal is not None and nominee.kind is Subject.COLLECTIVE:
             raise PersonalDetailsMisplaced()
+        if nominee.kind is Subject.INDIVIDUAL and (
+            personal is None or not personal.identity_number
+        ):
+            raise PersonalDetailsRequired()
         if not documents:
             raise InvalidValue("tài liệu", "cần ít nhất tờ trình và báo cáo thành tích")
         _check_documents(documents)
@@ -429,6 +446,7 @@ class Dossier(Aggregate):
         self, *, missing: Sequence[str], note: str, by: Actor, at: datetime
     ) -> None:
         """The appraiser returns an incomplete dossier; the legal clock stops until it is supplemented."""
+        _require_moment(at)
         self._require_active("trả lại hồ sơ để bổ sung", Status.SUBMITTED, Status.COMMENT_CLOSED)
         _require_role(by, "trả lại hồ sơ để bổ sung", Role.APPRAISER)
         self._require_not_submitter(by, "thẩm định")
@@ -453,6 +471,7 @@ class Dossier(Aggregate):
         self, *, documents: Sequence[DocumentRef], note: str, by: Actor, at: datetime
     ) -> None:
         """The submitting unit supplies what was asked for; the dossier resumes where it was."""
+        _require_moment(at)
         self._require_active("bổ sung hồ sơ", Status.RETURNED)
         self._require_own_unit(by, "bổ sung hồ sơ")
         text = require_text("ghi chú bổ sung", note, max_length=4000, min_length=0)
@@ -478,6 +497,7 @@ class Dossier(Aggregate):
         self, *, closes_on: date, by: Actor, at: datetime, calendar: WorkCalendar
     ) -> None:
         """State-level nominations are published for at least the rulebook's working days."""
+        _require_moment(at)
         if not self.award.public_comment:
             raise PublicCommentNotApplicable(self.award.name)
         self._require_active("công khai lấy ý kiến Nhân dân", Status.SUBMITTED)
@@ -516,6 +536,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """A comment is accepted only while the window is open, by state and by date."""
+        _require_moment(at)
         if self.status is Status.HELD:
             raise DossierOnHold("gửi ý kiến")
         if not self.is_open_for_comment(local_date(at)):
@@ -528,7 +549,7 @@ class Dossier(Aggregate):
             raise InvalidValue("ý kiến", f"hồ sơ đã nhận tối đa {MAX_COMMENTS} ý kiến")
         self._on_comment_received(
             comment_id=key,
-            kind=CommentKind(kind),
+            kind=_choice(CommentKind, kind, "loại ý kiến"),
             text=require_text("nội dung ý kiến", text, max_length=5000),
             author_name=require_text("họ tên người góp ý", author_name, max_length=200)
             if author_name
@@ -560,6 +581,7 @@ class Dossier(Aggregate):
 
     def close_public_comment(self, *, by: Actor, at: datetime) -> None:
         """The window closes only after its last day has passed; the appraisal clock starts then."""
+        _require_moment(at)
         self._require_active("kết thúc lấy ý kiến Nhân dân", Status.PUBLIC_COMMENT)
         _require_role(by, "kết thúc lấy ý kiến Nhân dân", Role.APPRAISER)
         assert self.comment_closes_on is not None
@@ -577,12 +599,13 @@ class Dossier(Aggregate):
 
     def hold(self, *, kind: HoldKind, reason: str, by: Actor, at: datetime) -> None:
         """No award proceeds while a case about the nominee is verified; everything waits."""
+        _require_moment(at)
         if self.status is Status.HELD:
             raise IllegalTransition("tạm dừng xét", self.status, self.status.label)
         self._require_active("tạm dừng xét", *(OPEN_STATUSES - {Status.HELD}), Status.FORWARDED)
         _require_role(by, "tạm dừng xét khen thưởng", Role.APPRAISER, Role.CHAIRMAN)
         self._on_held(
-            kind=HoldKind(kind),
+            kind=_choice(HoldKind, kind, "loại vụ việc"),
             reason=require_text("lý do tạm dừng", reason, max_length=4000),
             by=by,
             timestamp=at,
@@ -597,6 +620,7 @@ class Dossier(Aggregate):
 
     def lift_hold(self, *, outcome: str, by: Actor, at: datetime) -> None:
         """Once the case is cleared the dossier resumes exactly where it was held."""
+        _require_moment(at)
         if self.status is not Status.HELD:
             raise IllegalTransition("tiếp tục xét", self.status, self.status.label)
         _require_role(by, "tiếp tục xét khen thưởng", Role.APPRAISER, Role.CHAIRMAN)
@@ -625,7 +649,10 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """Appraisal comes after public comment (state level) and answers every comment received."""
+        _require_moment(at)
         action = "thẩm định hồ sơ"
+        if self.award.public_comment and self.status is Status.SUBMITTED:
+            raise PublicCommentRequired()
         if self.status is Status.PUBLIC_COMMENT:
             assert self.comment_closes_on is not None
             raise CommentWindowStillOpen(self.comment_closes_on)
@@ -673,6 +700,7 @@ class Dossier(Aggregate):
         self, *, members: Sequence[str], meeting_on: date, by: Actor, at: datetime
     ) -> None:
         """The secretary puts the dossier before the council, naming every member of the council."""
+        _require_moment(at)
         self._require_active("đưa hồ sơ ra Hội đồng", Status.AWAITING_COUNCIL)
         _require_role(by, "đưa hồ sơ ra Hội đồng", Role.COUNCIL_SECRETARY)
         roster = [require_text("thành viên Hội đồng", member, max_length=100) for member in members]
@@ -694,6 +722,7 @@ class Dossier(Aggregate):
 
     def declare_conflict_of_interest(self, *, reason: str, by: Actor, at: datetime) -> None:
         """A member related to the nominee or its unit declares it and then cannot vote."""
+        _require_moment(at)
         self._require_active("khai báo xung đột lợi ích", Status.COUNCIL_VOTING)
         self._require_council_member(by)
         if by.user_id in self.ballots:
@@ -712,6 +741,7 @@ class Dossier(Aggregate):
 
     def cast_ballot(self, *, vote: Vote, by: Actor, at: datetime) -> None:
         """Only members named for the review vote, once each, and never with a conflict of interest."""
+        _require_moment(at)
         self._require_active("bỏ phiếu", Status.COUNCIL_VOTING)
         self._require_council_member(by)
         self._require_not_submitter(by, "bỏ phiếu cho")
@@ -721,12 +751,12 @@ class Dossier(Aggregate):
             raise ConflictOfInterest(
                 "Thành viên đã khai báo xung đột lợi ích nên không được bỏ phiếu cho hồ sơ này."
             )
-        if by.unit is not None and by.unit == self.submitting_unit:
+        if by.unit is not None and same_unit(by.unit, self.submitting_unit):
             raise ConflictOfInterest(
                 "Thành viên công tác tại đơn vị trình hồ sơ có xung đột lợi ích: cần khai báo "
                 "và không được bỏ phiếu."
             )
-        self._on_ballot_cast(vote=Vote(vote), by=by, timestamp=at)
+        self._on_ballot_cast(vote=_choice(Vote, vote, "phiếu"), by=by, timestamp=at)
 
     @event(BallotCast)
     def _on_ballot_cast(self, vote: Vote, by: Actor, timestamp: datetime) -> None:
@@ -734,6 +764,7 @@ class Dossier(Aggregate):
 
     def conclude_council_review(self, *, present: Sequence[str], by: Actor, at: datetime) -> None:
         """With a quorum present, the award passes when the yes votes reach the threshold of ALL members."""
+        _require_moment(at)
         self._require_active("kết luận phiên xét", Status.COUNCIL_VOTING)
         _require_role(by, "kết luận phiên xét của Hội đồng", Role.COUNCIL_SECRETARY)
         attendees = list(dict.fromkeys(present))
@@ -797,6 +828,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """For the highest awards the provincial Party standing committee's written opinion comes first."""
+        _require_moment(at)
         self._require_active("ghi nhận ý kiến Ban Thường vụ Tỉnh ủy", Status.AWAITING_DECISION)
         _require_role(by, "ghi nhận ý kiến Ban Thường vụ Tỉnh ủy", Role.APPRAISER)
         if not self.award.party_opinion:
@@ -829,6 +861,7 @@ class Dossier(Aggregate):
         self, *, decision_number: str, decision_date: date, by: Actor, at: datetime
     ) -> None:
         """The Chủ tịch UBND tỉnh decides a provincial award by a numbered decision (số/QĐ-UBND)."""
+        _require_moment(at)
         self._require_decision_stage(by, "quyết định khen thưởng")
         if self.award.is_state_level:
             raise WrongLevel(
@@ -856,6 +889,7 @@ class Dossier(Aggregate):
         self, *, reason: str, notice_number: str, notice_date: date, by: Actor, at: datetime
     ) -> None:
         """The Chủ tịch may decline to award; the unit is told why by a numbered written notice."""
+        _require_moment(at)
         self._require_decision_stage(by, "quyết định không khen thưởng")
         self._check_document_date(notice_date, at)
         self._on_rejected(
@@ -878,6 +912,7 @@ class Dossier(Aggregate):
         self, *, submission_number: str, submission_date: date, by: Actor, at: datetime
     ) -> None:
         """A state-level nomination goes up by the Chủ tịch's submission (số/TTr-UBND)."""
+        _require_moment(at)
         self._require_decision_stage(by, "trình cấp trên")
         if not self.award.is_state_level:
             raise WrongLevel(
@@ -885,8 +920,10 @@ class Dossier(Aggregate):
             )
         if self.award.council_required and not (self.council_result and self.council_result.passed):
             raise CouncilApprovalMissing()
-        if self.award.party_opinion and self.party_opinion_favourable is not True:
+        if self.award.party_opinion and self.party_opinion_favourable is None:
             raise PartyOpinionMissing()
+        if self.award.party_opinion and self.party_opinion_favourable is False:
+            raise PartyOpinionUnfavourable()
         number = check_document_number(submission_number, SUBMISSION_SUFFIX)
         self._check_document_date(submission_date, at)
         self._on_forwarded(
@@ -913,6 +950,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """The decision of the Thủ tướng (QĐ-TTg) or the Chủ tịch nước (QĐ-CTN) is recorded as it came."""
+        _require_moment(at)
         self._require_active("ghi nhận quyết định của cấp trên", Status.FORWARDED)
         _require_role(by, "ghi nhận quyết định của cấp trên", Role.APPRAISER, Role.CHAIRMAN)
         number = check_document_number(decision_number, DECIDER_DOCUMENT_SUFFIX[self.award.decider])
@@ -921,7 +959,7 @@ class Dossier(Aggregate):
         if decision_date < self.submission_date:
             raise InvalidDocumentDate("của cấp trên không thể trước ngày tỉnh trình")
         self._on_central_decision(
-            outcome=CentralOutcome(outcome),
+            outcome=_choice(CentralOutcome, outcome, "kết quả"),
             decision_number=number,
             decision_date=decision_date,
             note=require_text("ghi chú", note, max_length=4000, min_length=0),
@@ -949,6 +987,7 @@ class Dossier(Aggregate):
 
     def withdraw(self, *, reason: str, by: Actor, at: datetime) -> None:
         """The submitting unit may withdraw its dossier until it is decided, unless it is held."""
+        _require_moment(at)
         if self.status is Status.HELD:
             raise DossierOnHold("rút hồ sơ")
         self._require_active("rút hồ sơ", *(OPEN_STATUSES - {Status.HELD}))
@@ -976,6 +1015,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """An award obtained unlawfully is revoked by its awarding authority; the history stays."""
+        _require_moment(at)
         self._require_active("hủy bỏ quyết định khen thưởng", Status.APPROVED, Status.CONFERRED)
         if self.award.is_state_level:
             _require_role(by, "ghi nhận việc hủy bỏ khen thưởng", Role.CHAIRMAN, Role.APPRAISER)
@@ -987,7 +1027,7 @@ class Dossier(Aggregate):
         if awarded_on is not None and decision_date < awarded_on:
             raise InvalidDocumentDate("hủy bỏ không thể trước ngày quyết định khen thưởng")
         self._on_revoked(
-            grounds=Grounds(grounds),
+            grounds=_choice(Grounds, grounds, "căn cứ hủy bỏ"),
             explanation=require_text("căn cứ hủy bỏ", explanation, max_length=4000),
             decision_number=number,
             decision_date=decision_date,
@@ -1019,9 +1059,13 @@ class Dossier(Aggregate):
             or not self.status.is_open
         ):
             return Deadline(due_on=None, working_days_left=None, paused=False, overdue=False)
-        paused_days = sum(calendar.working_days_between(start, end) for start, end in self.pauses)
+        started = self.clock_started_on
+        # Only the part of a pause after the clock started moves the deadline.
+        paused_days = sum(
+            calendar.working_days_between(max(start, started), end) for start, end in self.pauses
+        )
         if self.paused_since is not None:
-            paused_days += calendar.working_days_between(self.paused_since, today)
+            paused_days += calendar.working_days_between(max(self.paused_since, started), today)
         due_on = calendar.add_working_days(
             self.clock_started_on, self.award.appraisal_days + paused_days
         )
@@ -1046,7 +1090,7 @@ class Dossier(Aggregate):
 
     def _require_own_unit(self, by: Actor, action: str) -> None:
         _require_role(by, action, Role.SUBMITTER)
-        if by.unit != self.submitting_unit:
+        if by.unit is None or not same_unit(by.unit, self.submitting_unit):
             raise ForeignUnit(action)
 
     def _require_not_submitter(self, by: Actor, action: str) -> None:
@@ -1082,6 +1126,19 @@ class Dossier(Aggregate):
             self.paused_since = None
 
 
+def _require_moment(at: datetime) -> None:
+    """Every command is dated by an aware moment; checked before anything changes."""
+    local_date(at)
+
+
+def _choice(kind: type[E], value: Any, field: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidValue(field, f"phải là một trong: {allowed}") from None
+
+
 def _require_role(by: Actor, action: str, *roles: Role) -> None:
     if by.role not in roles:
         names = " hoặc ".join(ROLE_LABELS[role] for role in roles)
@@ -1110,15 +1167,16 @@ def _check_eligibility(award: AwardRule, titles: Sequence[PriorTitle], today: da
             if title.title_code == need.title_code and title.kind is TitleKind.REGULAR
         }
     )
-    longest = run = 0
+    # The run of consecutive titles must be the latest one: ending this year or the year before.
+    run = 0
     previous: int | None = None
     for year in years:
         run = run + 1 if previous is not None and year == previous + 1 else 1
-        longest = max(longest, run)
         previous = year
-    if longest < need.consecutive_years:
+    recent = previous is not None and previous >= today.year - 1
+    if not recent or run < need.consecutive_years:
         raise NotEligible(
             award.name,
-            f"{need.consecutive_years} năm liên tục đạt danh hiệu «{need.title_name}» "
-            "(không tính khen thưởng đột xuất, chuyên đề)",
+            f"{need.consecutive_years} năm liên tục gần nhất đạt danh hiệu «{need.title_name}», "
+            "đến năm nay hoặc năm trước (không tính khen thưởng đột xuất, chuyên đề)",
         )

@@ -313,6 +313,28 @@ class PartyOpinionMissing(DomainError):
         )
 
 
+class PartyOpinionUnfavourable(DomainError):
+    code = "party-opinion-unfavourable"
+    title = "Ban Thường vụ Tỉnh ủy không đồng ý"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Ban Thường vụ Tỉnh ủy có ý kiến không đồng ý đề nghị: không thể trình cấp trên; "
+            "Chủ tịch UBND tỉnh có thể quyết định không khen thưởng."
+        )
+
+
+class PersonalDetailsRequired(DomainError):
+    code = "personal-details-required"
+    title = "Thiếu số định danh cá nhân"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Hồ sơ đề nghị khen thưởng cá nhân cần số định danh cá nhân (12 chữ số) để bảo đảm "
+            "mỗi thành tích chỉ được đề nghị khen thưởng một lần."
+        )
+
+
 class WrongLevel(DomainError):
     code = "wrong-level"
     title = "Sai thẩm quyền quyết định"

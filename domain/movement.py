@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import DomainError, InvalidPeriod, InvalidValue, MovementClosed
 from domain.shared import Actor, local_date, nfc, require_text
 
-PLAN_NUMBER = re.compile(r"^\d{1,6}/[A-Za-zĐđ]{1,10}(?:-[A-Za-zĐđ0-9]{1,10}){0,4}$")
+PLAN_NUMBER = re.compile(r"^[1-9][0-9]{0,5}/[A-Za-zĐđ]{1,10}(?:-[A-Za-zĐđ0-9]{1,10}){0,4}$")
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:khenthuong:movement")
 
 

@@ -71,6 +71,11 @@ def fold(text: str) -> str:
     return " ".join(stripped.split())
 
 
+def same_unit(first: str, second: str) -> bool:
+    """Unit names match regardless of case and of how their diacritics were typed."""
+    return fold(first) == fold(second)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who made a move: the user's id, the role they acted in, and their unit if bound to one."""
