@@ -1,0 +1,96 @@
+"""The composition root: build the applications of one province from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from application.dossiers import Dossiers
+from application.movements import Movements
+from application.store import Clock, utc_now
+from domain.rulebook import RulebookHistory
+from infrastructure.calendar import VietnamCalendar, load_swaps
+from infrastructure.rulebook_files import build_rulebook_history
+from infrastructure.settings import Settings
+
+__all__ = ["Services", "StorageUnavailable", "bootstrap"]
+
+
+class StorageUnavailable(Exception):
+    """The event store cannot be prepared (folder not writable, server unreachable)."""
+
+
+@dataclass
+class Services:
+    """Everything a process needs, sharing one event store; close it when done."""
+
+    movements: Movements
+    dossiers: Dossiers
+    calendar: VietnamCalendar
+    rulebooks: RulebookHistory
+    settings: Settings
+
+    def close(self) -> None:
+        """Release the store's connections (the dossiers share the movements' store)."""
+        try:
+            self.dossiers.close()
+        finally:
+            self.movements.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build_calendar(settings: Settings) -> VietnamCalendar:
+    """The Vietnamese working-day calendar with the deployment's announced swaps, if any."""
+    if settings.calendar_file is None:
+        return VietnamCalendar()
+    days_off, working_days = load_swaps(settings.calendar_file)
+    return VietnamCalendar(days_off, working_days)
+
+
+def _prepare_sqlite_folder(settings: Settings) -> None:
+    folder = settings.sqlite_path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageUnavailable(
+            f"Không tạo được thư mục dữ liệu {folder}: {error.strerror or error}"
+        ) from None
+
+
+def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
+    """Read the calendar and rulebook files, open the store, and build the two applications.
+
+    Raises the loaders' own errors for bad files (``CalendarFileError``, ``RulebookError``),
+    ``StorageUnavailable`` for a data folder that cannot be created, and the eventsourcing
+    library's ``PersistenceError`` when the database cannot be reached.
+    """
+    calendar = build_calendar(settings)
+    rulebooks = build_rulebook_history(settings.rulebook_files)
+    if settings.store == "sqlite":
+        _prepare_sqlite_folder(settings)
+    env = settings.eventsourcing_env()
+    movements = Movements(env, clock=clock)
+    try:
+        dossiers = Dossiers(
+            env, rulebooks=rulebooks, calendar=calendar, clock=clock, share_with=movements
+        )
+    except BaseException:
+        movements.close()
+        raise
+    return Services(
+        movements=movements,
+        dossiers=dossiers,
+        calendar=calendar,
+        rulebooks=rulebooks,
+        settings=settings,
+    )
