@@ -211,7 +211,7 @@ class _MovementPlan:
 
     @property
     def id(self) -> UUID:
-        return EmulationMovement.id_for(self.plan_number, self.issued_on)
+        return EmulationMovement.id_for(self.plan_number, self.issued_on, self.issuing_body)
 
 
 _LETTER_2457 = "theo Công văn số 2457/UBND-NC ngày 25/5/2018 của UBND tỉnh Đắk Nông"
@@ -1470,7 +1470,8 @@ class _DossierScript:
         if nominee.kind is Subject.INDIVIDUAL:
             if need is not None:
                 titles += [
-                    title(need.title_code, back) for back in range(need.consecutive_years, 0, -1)
+                    title(need.title_code, 1 + term * need.term_years)
+                    for term in range(need.consecutive_times - 1, -1, -1)
                 ]
             elif staff and rng.random() < 0.6:
                 titles.append(title("chien_si_thi_dua_co_so", 1))

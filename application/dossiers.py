@@ -431,7 +431,9 @@ class Dossiers(Store):
         dossier = self._load(Dossier, dossier_id, DOSSIER)
         self._require_visible(dossier, viewer)
         return history_entries(
-            self.events.get(dossier_id), include_private=self._private_ok(dossier, viewer)
+            self.events.get(dossier_id),
+            include_private=self._private_ok(dossier, viewer),
+            reveal_ballots=dossier.council_result is not None,
         )
 
     # --- machinery ------------------------------------------------------------------------

@@ -60,9 +60,18 @@ def event_data(event: Any, *, include_private: bool) -> dict[str, Any]:
     return {key: plain(value) for key, value in data.items()}
 
 
-def history_entries(events: Iterable[Any], *, include_private: bool) -> list[HistoryEntry]:
+SECRET_BALLOT = "[phiếu kín]"  # noqa: S105 (a label, not a password)
+
+
+def history_entries(
+    events: Iterable[Any], *, include_private: bool, reveal_ballots: bool
+) -> list[HistoryEntry]:
+    """Ballots stay secret (who voted is shown, not how) until the council's review concludes."""
     entries = []
     for event in events:
+        data = event_data(event, include_private=include_private)
+        if "vote" in data and not reveal_ballots:
+            data["vote"] = SECRET_BALLOT
         actor: Actor = event.by
         entries.append(
             HistoryEntry(
@@ -72,7 +81,7 @@ def history_entries(events: Iterable[Any], *, include_private: bool) -> list[His
                 at=event.timestamp,
                 actor=actor,
                 actor_role_label=ROLE_LABELS[actor.role],
-                data=event_data(event, include_private=include_private),
+                data=data,
             )
         )
     return entries

@@ -28,7 +28,7 @@ class Movements(Store):
     ) -> Receipt:
         """Record a movement launched by a plan; a plan number is recorded once per year."""
         authorize(by, "movement.launch")
-        movement_id = EmulationMovement.id_for(plan_number, issued_on)
+        movement_id = EmulationMovement.id_for(plan_number, issued_on, issuing_body)
         if self._exists(movement_id):
             raise DuplicateMovement(nfc(plan_number), issued_on.year)
         movement = EmulationMovement.launch(

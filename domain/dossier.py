@@ -32,6 +32,7 @@ from domain.errors import (
     IllegalTransition,
     InvalidDocumentDate,
     InvalidDocumentNumber,
+    InvalidPeriod,
     InvalidValue,
     NomineeKindMismatch,
     NotACouncilMember,
@@ -346,6 +347,11 @@ class Dossier(Aggregate):
         if by.unit is None or not same_unit(by.unit, unit):
             raise ForeignUnit("trình hồ sơ nhân danh đơn vị này")
         movement.require_open()
+        if local_date(at) < movement.starts_on:
+            raise InvalidPeriod(
+                f"Phong trào theo kế hoạch {movement.plan_number} bắt đầu từ ngày "
+                f"{movement.starts_on:%d/%m/%Y}; chưa nhận hồ sơ trước ngày đó."
+            )
         if not award.admits(nominee.kind):
             raise NomineeKindMismatch(award.name, SUBJECT_LABELS[award.subject])
         if personal is not None and nominee.kind is Subject.COLLECTIVE:
@@ -446,7 +452,7 @@ class Dossier(Aggregate):
         self, *, missing: Sequence[str], note: str, by: Actor, at: datetime
     ) -> None:
         """The appraiser returns an incomplete dossier; the legal clock stops until it is supplemented."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("trả lại hồ sơ để bổ sung", Status.SUBMITTED, Status.COMMENT_CLOSED)
         _require_role(by, "trả lại hồ sơ để bổ sung", Role.APPRAISER)
         self._require_not_submitter(by, "thẩm định")
@@ -471,7 +477,7 @@ class Dossier(Aggregate):
         self, *, documents: Sequence[DocumentRef], note: str, by: Actor, at: datetime
     ) -> None:
         """The submitting unit supplies what was asked for; the dossier resumes where it was."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("bổ sung hồ sơ", Status.RETURNED)
         self._require_own_unit(by, "bổ sung hồ sơ")
         text = require_text("ghi chú bổ sung", note, max_length=4000, min_length=0)
@@ -497,7 +503,7 @@ class Dossier(Aggregate):
         self, *, closes_on: date, by: Actor, at: datetime, calendar: WorkCalendar
     ) -> None:
         """State-level nominations are published for at least the rulebook's working days."""
-        _require_moment(at)
+        self._require_moment(at)
         if not self.award.public_comment:
             raise PublicCommentNotApplicable(self.award.name)
         self._require_active("công khai lấy ý kiến Nhân dân", Status.SUBMITTED)
@@ -536,7 +542,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """A comment is accepted only while the window is open, by state and by date."""
-        _require_moment(at)
+        self._require_moment(at)
         if self.status is Status.HELD:
             raise DossierOnHold("gửi ý kiến")
         if not self.is_open_for_comment(local_date(at)):
@@ -581,7 +587,7 @@ class Dossier(Aggregate):
 
     def close_public_comment(self, *, by: Actor, at: datetime) -> None:
         """The window closes only after its last day has passed; the appraisal clock starts then."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("kết thúc lấy ý kiến Nhân dân", Status.PUBLIC_COMMENT)
         _require_role(by, "kết thúc lấy ý kiến Nhân dân", Role.APPRAISER)
         assert self.comment_closes_on is not None
@@ -599,7 +605,7 @@ class Dossier(Aggregate):
 
     def hold(self, *, kind: HoldKind, reason: str, by: Actor, at: datetime) -> None:
         """No award proceeds while a case about the nominee is verified; everything waits."""
-        _require_moment(at)
+        self._require_moment(at)
         if self.status is Status.HELD:
             raise IllegalTransition("tạm dừng xét", self.status, self.status.label)
         self._require_active("tạm dừng xét", *(OPEN_STATUSES - {Status.HELD}), Status.FORWARDED)
@@ -620,7 +626,7 @@ class Dossier(Aggregate):
 
     def lift_hold(self, *, outcome: str, by: Actor, at: datetime) -> None:
         """Once the case is cleared the dossier resumes exactly where it was held."""
-        _require_moment(at)
+        self._require_moment(at)
         if self.status is not Status.HELD:
             raise IllegalTransition("tiếp tục xét", self.status, self.status.label)
         _require_role(by, "tiếp tục xét khen thưởng", Role.APPRAISER, Role.CHAIRMAN)
@@ -649,7 +655,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """Appraisal comes after public comment (state level) and answers every comment received."""
-        _require_moment(at)
+        self._require_moment(at)
         action = "thẩm định hồ sơ"
         if self.award.public_comment and self.status is Status.SUBMITTED:
             raise PublicCommentRequired()
@@ -700,7 +706,7 @@ class Dossier(Aggregate):
         self, *, members: Sequence[str], meeting_on: date, by: Actor, at: datetime
     ) -> None:
         """The secretary puts the dossier before the council, naming every member of the council."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("đưa hồ sơ ra Hội đồng", Status.AWAITING_COUNCIL)
         _require_role(by, "đưa hồ sơ ra Hội đồng", Role.COUNCIL_SECRETARY)
         roster = [require_text("thành viên Hội đồng", member, max_length=100) for member in members]
@@ -722,7 +728,7 @@ class Dossier(Aggregate):
 
     def declare_conflict_of_interest(self, *, reason: str, by: Actor, at: datetime) -> None:
         """A member related to the nominee or its unit declares it and then cannot vote."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("khai báo xung đột lợi ích", Status.COUNCIL_VOTING)
         self._require_council_member(by)
         if by.user_id in self.ballots:
@@ -741,7 +747,7 @@ class Dossier(Aggregate):
 
     def cast_ballot(self, *, vote: Vote, by: Actor, at: datetime) -> None:
         """Only members named for the review vote, once each, and never with a conflict of interest."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("bỏ phiếu", Status.COUNCIL_VOTING)
         self._require_council_member(by)
         self._require_not_submitter(by, "bỏ phiếu cho")
@@ -764,7 +770,7 @@ class Dossier(Aggregate):
 
     def conclude_council_review(self, *, present: Sequence[str], by: Actor, at: datetime) -> None:
         """With a quorum present, the award passes when the yes votes reach the threshold of ALL members."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("kết luận phiên xét", Status.COUNCIL_VOTING)
         _require_role(by, "kết luận phiên xét của Hội đồng", Role.COUNCIL_SECRETARY)
         attendees = list(dict.fromkeys(present))
@@ -828,7 +834,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """For the highest awards the provincial Party standing committee's written opinion comes first."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("ghi nhận ý kiến Ban Thường vụ Tỉnh ủy", Status.AWAITING_DECISION)
         _require_role(by, "ghi nhận ý kiến Ban Thường vụ Tỉnh ủy", Role.APPRAISER)
         if not self.award.party_opinion:
@@ -861,7 +867,7 @@ class Dossier(Aggregate):
         self, *, decision_number: str, decision_date: date, by: Actor, at: datetime
     ) -> None:
         """The Chủ tịch UBND tỉnh decides a provincial award by a numbered decision (số/QĐ-UBND)."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_decision_stage(by, "quyết định khen thưởng")
         if self.award.is_state_level:
             raise WrongLevel(
@@ -889,7 +895,7 @@ class Dossier(Aggregate):
         self, *, reason: str, notice_number: str, notice_date: date, by: Actor, at: datetime
     ) -> None:
         """The Chủ tịch may decline to award; the unit is told why by a numbered written notice."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_decision_stage(by, "quyết định không khen thưởng")
         self._check_document_date(notice_date, at)
         self._on_rejected(
@@ -912,7 +918,7 @@ class Dossier(Aggregate):
         self, *, submission_number: str, submission_date: date, by: Actor, at: datetime
     ) -> None:
         """A state-level nomination goes up by the Chủ tịch's submission (số/TTr-UBND)."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_decision_stage(by, "trình cấp trên")
         if not self.award.is_state_level:
             raise WrongLevel(
@@ -950,7 +956,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """The decision of the Thủ tướng (QĐ-TTg) or the Chủ tịch nước (QĐ-CTN) is recorded as it came."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("ghi nhận quyết định của cấp trên", Status.FORWARDED)
         _require_role(by, "ghi nhận quyết định của cấp trên", Role.APPRAISER, Role.CHAIRMAN)
         number = check_document_number(decision_number, DECIDER_DOCUMENT_SUFFIX[self.award.decider])
@@ -987,7 +993,7 @@ class Dossier(Aggregate):
 
     def withdraw(self, *, reason: str, by: Actor, at: datetime) -> None:
         """The submitting unit may withdraw its dossier until it is decided, unless it is held."""
-        _require_moment(at)
+        self._require_moment(at)
         if self.status is Status.HELD:
             raise DossierOnHold("rút hồ sơ")
         self._require_active("rút hồ sơ", *(OPEN_STATUSES - {Status.HELD}))
@@ -1015,7 +1021,7 @@ class Dossier(Aggregate):
         at: datetime,
     ) -> None:
         """An award obtained unlawfully is revoked by its awarding authority; the history stays."""
-        _require_moment(at)
+        self._require_moment(at)
         self._require_active("hủy bỏ quyết định khen thưởng", Status.APPROVED, Status.CONFERRED)
         if self.award.is_state_level:
             _require_role(by, "ghi nhận việc hủy bỏ khen thưởng", Role.CHAIRMAN, Role.APPRAISER)
@@ -1082,6 +1088,15 @@ class Dossier(Aggregate):
 
     # --- helpers (checks) -----------------------------------------------------------------
 
+    def _require_moment(self, at: datetime) -> None:
+        """Every command is dated by an aware moment not before the last recorded one, so the
+        history reads in time order (state-at-a-moment depends on it)."""
+        local_date(at)
+        if at < self.modified_on:
+            raise InvalidValue(
+                "thời điểm", "không được trước lần ghi nhận cuối cùng của hồ sơ (lệch đồng hồ?)"
+            )
+
     def _require_active(self, action: str, *allowed: Status) -> None:
         if self.status is Status.HELD and Status.HELD not in allowed:
             raise DossierOnHold(action)
@@ -1126,11 +1141,6 @@ class Dossier(Aggregate):
             self.paused_since = None
 
 
-def _require_moment(at: datetime) -> None:
-    """Every command is dated by an aware moment; checked before anything changes."""
-    local_date(at)
-
-
 def _choice(kind: type[E], value: Any, field: str) -> E:
     try:
         return kind(value)
@@ -1154,7 +1164,8 @@ def _check_documents(documents: Sequence[DocumentRef]) -> None:
 
 
 def _check_eligibility(award: AwardRule, titles: Sequence[PriorTitle], today: date) -> None:
-    """Law, Art. 21-22: merit titles need consecutive regular titles of the level below."""
+    """Law, Art. 21-22: merit titles need the title below a number of consecutive times, the
+    latest of them recent (within one term before this year); only regular titles count."""
     if any(title.year > today.year for title in titles):
         raise InvalidValue("danh hiệu đã đạt", "có năm ở tương lai")
     need = award.prerequisite
@@ -1167,16 +1178,21 @@ def _check_eligibility(award: AwardRule, titles: Sequence[PriorTitle], today: da
             if title.title_code == need.title_code and title.kind is TitleKind.REGULAR
         }
     )
-    # The run of consecutive titles must be the latest one: ending this year or the year before.
+    # Count back from the latest title while each one follows the previous term.
     run = 0
-    previous: int | None = None
-    for year in years:
-        run = run + 1 if previous is not None and year == previous + 1 else 1
-        previous = year
-    recent = previous is not None and previous >= today.year - 1
-    if not recent or run < need.consecutive_years:
+    later: int | None = None
+    for year in reversed(years):
+        if later is not None and later - year > need.term_years:
+            break
+        run, later = run + 1, year
+    recent = bool(years) and years[-1] >= today.year - need.term_years
+    if not recent or run < need.consecutive_times:
+        every = (
+            "liên tục" if need.term_years == 1 else f"liên tục (mỗi {need.term_years} năm một lần)"
+        )
         raise NotEligible(
             award.name,
-            f"{need.consecutive_years} năm liên tục gần nhất đạt danh hiệu «{need.title_name}», "
-            "đến năm nay hoặc năm trước (không tính khen thưởng đột xuất, chuyên đề)",
+            f"{need.consecutive_times} lần {every} gần nhất đạt danh hiệu «{need.title_name}», "
+            f"lần cuối không quá {need.term_years} năm trước (không tính khen thưởng đột xuất, "
+            "chuyên đề)",
         )

@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError, InvalidPeriod, InvalidValue, MovementClosed
-from domain.shared import Actor, local_date, nfc, require_text
+from domain.shared import Actor, fold, local_date, nfc, require_text
 
 PLAN_NUMBER = re.compile(r"^[1-9][0-9]{0,5}/[A-Za-zĐđ]{1,10}(?:-[A-Za-zĐđ0-9]{1,10}){0,4}$")
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:khenthuong:movement")
@@ -67,9 +67,10 @@ class EmulationMovement(Aggregate):
         by: Actor
 
     @staticmethod
-    def id_for(number: str, issued_on: date) -> UUID:
-        """Plan numbers restart every year: the plan is identified by its number and year."""
-        return uuid5(_NAMESPACE, f"{nfc(number)}:{issued_on.year}")
+    def id_for(number: str, issued_on: date, issuing_body: str) -> UUID:
+        """Plan numbers restart every year and each body numbers its own: a plan is identified
+        by its issuer, number and year."""
+        return uuid5(_NAMESPACE, f"{fold(issuing_body)}|{nfc(number)}|{issued_on.year}")
 
     @classmethod
     def launch(
@@ -91,7 +92,7 @@ class EmulationMovement(Aggregate):
             raise InvalidPeriod(f"Ngày ban hành kế hoạch {issued_on:%d/%m/%Y} ở tương lai.")
         return cls._create(
             cls.Launched,
-            id=cls.id_for(number, issued_on),
+            id=cls.id_for(number, issued_on, issuing_body),
             timestamp=at,
             plan_number=number,
             title=require_text("tên phong trào", title, max_length=500),
@@ -136,6 +137,7 @@ class EmulationMovement(Aggregate):
     ) -> None:
         """An open movement's title, issuing body and period may be amended, with a reason."""
         self._require_open()
+        self._require_moment(at)
         new_start = starts_on or self.starts_on
         new_end = ends_on or self.ends_on
         _period(new_start, new_end)
@@ -170,6 +172,7 @@ class EmulationMovement(Aggregate):
     def close(self, *, reason: str, by: Actor, at: datetime) -> None:
         """A movement is closed once; after that it takes no dossiers and no amendments."""
         self._require_open()
+        self._require_moment(at)
         self._closed(reason=require_text("lý do", reason, max_length=2000), by=by, timestamp=at)
 
     @event(Closed)
@@ -180,6 +183,13 @@ class EmulationMovement(Aggregate):
     def require_open(self) -> None:
         """Dossiers are accepted only for a movement that has not been closed."""
         self._require_open()
+
+    def _require_moment(self, at: datetime) -> None:
+        local_date(at)
+        if at < self.modified_on:
+            raise InvalidValue(
+                "thời điểm", "không được trước lần ghi nhận cuối cùng của phong trào"
+            )
 
     def _require_open(self) -> None:
         if self.closed:

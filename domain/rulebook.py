@@ -58,11 +58,14 @@ DECIDER_DOCUMENT_SUFFIX = {
 
 @dataclass(frozen=True)
 class Prerequisite:
-    """An eligibility chain: the nominee must hold a title for consecutive years (Law, Art. 21-22)."""
+    """An eligibility chain (Law, Art. 21-22): the nominee must have held a lower title a number
+    of consecutive times. A title conferred once per term (Chiến sĩ thi đua cấp tỉnh: every three
+    years) is consecutive when each one follows the previous term."""
 
     title_code: str
     title_name: str
-    consecutive_years: int
+    consecutive_times: int
+    term_years: int = 1
 
 
 @dataclass(frozen=True)
@@ -212,16 +215,19 @@ def _prerequisite(problems: _Problems, where: str, value: Any) -> Prerequisite |
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        problems.add(where, "phải là một bảng gồm title_code, title_name, consecutive_years")
+        problems.add(
+            where, "phải là một bảng gồm title_code, title_name, consecutive_times, term_years"
+        )
         return None
-    unknown = set(value) - {"title_code", "title_name", "consecutive_years"}
+    unknown = set(value) - {"title_code", "title_name", "consecutive_times", "term_years"}
     for key in sorted(unknown):
         problems.add(f"{where}.{key}", "khóa không được hỗ trợ")
     return Prerequisite(
         title_code=_text(problems, f"{where}.title_code", value.get("title_code"), 60),
         title_name=_text(problems, f"{where}.title_name", value.get("title_name")),
-        consecutive_years=_integer(
-            problems, f"{where}.consecutive_years", value.get("consecutive_years"), 1, 10
+        term_years=_integer(problems, f"{where}.term_years", value.get("term_years", 1), 1, 10),
+        consecutive_times=_integer(
+            problems, f"{where}.consecutive_times", value.get("consecutive_times"), 1, 10
         ),
     )
 

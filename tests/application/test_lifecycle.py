@@ -72,7 +72,7 @@ def test_a_state_award_goes_through_public_comment_council_and_upward_to_conferr
     receipt = submit(
         world,
         "chien_si_thi_dua_toan_quoc",
-        prior_titles=base_titles("chien_si_thi_dua_tinh", range(2024, 2026)),
+        prior_titles=base_titles("chien_si_thi_dua_tinh", range(2022, 2026, 3)),
     )
     receipt = run_public_comment(world, receipt, comments=2)
     receipt = appraise(world, receipt)
@@ -226,17 +226,20 @@ def test_a_closed_movement_takes_no_more_dossiers(world: World) -> None:
         submit(world)
 
 
-def test_a_plan_is_recorded_once_per_year(world: World) -> None:
+def test_a_plan_is_recorded_once_per_issuer_and_year(world: World) -> None:
+    plan = {
+        "plan_number": "461/KH-UBND",
+        "title": "Phong trào thi đua",
+        "issued_on": date(2022, 9, 1),
+        "starts_on": date(2022, 9, 1),
+        "ends_on": date(2023, 1, 1),
+        "by": ADMIN,
+    }
     with pytest.raises(DuplicateMovement):
-        world.movements.launch(
-            plan_number="461/KH-UBND",
-            title="Trùng",
-            issuing_body="UBND tỉnh",
-            issued_on=date(2022, 9, 1),
-            starts_on=date(2022, 9, 1),
-            ends_on=date(2023, 1, 1),
-            by=ADMIN,
-        )
+        world.movements.launch(issuing_body="Ủy ban nhân dân tỉnh Đắk Nông", **plan)
+    # Each body numbers its own plans: a commune's 461/KH-UBND is another plan.
+    other = world.movements.launch(issuing_body="Ủy ban nhân dân xã Nam Dong", **plan)
+    assert other.id != world.movement_id
 
 
 def test_a_movement_can_be_amended_with_its_version(world: World) -> None:
@@ -262,3 +265,42 @@ def test_receipts_carry_an_increasing_log_position(world: World) -> None:
     second = appraise(world, first)
     assert second.position > first.position
     assert world.dossiers.max_position() == second.position
+
+
+def test_ballots_stay_secret_in_the_history_until_the_council_concludes(world: World) -> None:
+    from domain.values import Vote
+    from tests.application.support import SECRETARY
+
+    receipt = appraise(world, submit(world, "chien_si_thi_dua_tinh", prior_titles=base_titles()))
+    receipt = world.dossiers.open_council_review(
+        receipt.id,
+        members=[member.user_id for member in MEMBERS],
+        meeting_on=local_today(world),
+        by=SECRETARY,
+        expected_version=receipt.version,
+    )
+    receipt = world.dossiers.cast_ballot(
+        receipt.id, vote=Vote.NO, by=MEMBERS[0], expected_version=receipt.version
+    )
+    votes = [
+        e.data["vote"]
+        for e in world.dossiers.history(receipt.id, viewer=SUBMITTER)
+        if e.event == "BallotCast"
+    ]
+    assert votes == ["[phiếu kín]"]
+    for member in MEMBERS[1:]:
+        receipt = world.dossiers.cast_ballot(
+            receipt.id, vote=Vote.YES, by=member, expected_version=receipt.version
+        )
+    world.dossiers.conclude_council_review(
+        receipt.id,
+        present=[m.user_id for m in MEMBERS],
+        by=SECRETARY,
+        expected_version=receipt.version,
+    )
+    votes = [
+        e.data["vote"]
+        for e in world.dossiers.history(receipt.id, viewer=SUBMITTER)
+        if e.event == "BallotCast"
+    ]
+    assert votes == ["no"] + ["yes"] * 9

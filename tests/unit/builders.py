@@ -142,7 +142,8 @@ def eligible_titles(award_code: str) -> list[PriorTitle]:
     if need is None:
         return []
     last = SUBMISSION_DAY.year - 1
-    return titles(need.title_code, *range(last - need.consecutive_years + 1, last + 1))
+    first = last - (need.consecutive_times - 1) * need.term_years
+    return titles(need.title_code, *range(first, last + 1, need.term_years))
 
 
 def nominee_for(award_code: str) -> Nominee:

@@ -173,7 +173,7 @@ def test_a_provincial_emulation_fighter_needs_three_consecutive_base_level_title
     with pytest.raises(NotEligible) as raised:
         submit(PROVINCIAL_WITH_COUNCIL, prior_titles=prior)
     assert_message(
-        raised.value, "Chiến sĩ thi đua cấp tỉnh", "3 năm liên tục", "Chiến sĩ thi đua cơ sở"
+        raised.value, "Chiến sĩ thi đua cấp tỉnh", "3 lần liên tục", "Chiến sĩ thi đua cơ sở"
     )
 
 
@@ -199,9 +199,9 @@ def test_three_consecutive_base_level_titles_make_a_nominee_eligible() -> None:
     "prior",
     [
         titles(PROVINCIAL_TITLE, 2025),
-        titles(PROVINCIAL_TITLE, 2023, 2025),
+        titles(PROVINCIAL_TITLE, 2018, 2025),
         titles(BASE, 2022, 2023, 2024, 2025),
-        titles(PROVINCIAL_TITLE, 2024, kind=TitleKind.UNSCHEDULED) + titles(PROVINCIAL_TITLE, 2025),
+        titles(PROVINCIAL_TITLE, 2022, kind=TitleKind.UNSCHEDULED) + titles(PROVINCIAL_TITLE, 2025),
     ],
     ids=["one-year", "not-consecutive", "base-level-only", "one-unscheduled"],
 )
@@ -211,13 +211,26 @@ def test_a_national_emulation_fighter_needs_two_consecutive_provincial_titles(
     with pytest.raises(NotEligible) as raised:
         submit(STATE_LEVEL, prior_titles=prior)
     assert_message(
-        raised.value, "Chiến sĩ thi đua toàn quốc", "2 năm liên tục", "Chiến sĩ thi đua cấp tỉnh"
+        raised.value,
+        "Chiến sĩ thi đua toàn quốc",
+        "2 lần liên tục",
+        "mỗi 3 năm",
+        "Chiến sĩ thi đua cấp tỉnh",
     )
 
 
 def test_two_consecutive_provincial_titles_make_a_nominee_eligible_nationally() -> None:
-    dossier = submit(STATE_LEVEL, prior_titles=titles(PROVINCIAL_TITLE, 2024, 2025))
+    dossier = submit(STATE_LEVEL, prior_titles=titles(PROVINCIAL_TITLE, 2022, 2025))
     assert dossier.status is Status.SUBMITTED
+
+
+def test_provincial_titles_three_years_apart_are_consecutive_terms_but_older_ones_are_not() -> None:
+    assert (
+        submit(STATE_LEVEL, prior_titles=titles(PROVINCIAL_TITLE, 2020, 2023)).status
+        is Status.SUBMITTED
+    )
+    with pytest.raises(NotEligible):
+        submit(STATE_LEVEL, prior_titles=titles(PROVINCIAL_TITLE, 2018, 2021))  # last one too old
 
 
 def test_an_award_without_a_chain_needs_no_prior_title() -> None:
@@ -901,7 +914,7 @@ def test_a_value_outside_its_enumeration_is_refused_as_invalid(
 def test_a_chain_of_titles_long_past_does_not_qualify_a_nomination_today() -> None:
     with pytest.raises(NotEligible) as raised:
         submit(PROVINCIAL_WITH_COUNCIL, prior_titles=titles(BASE, 2015, 2016, 2017))
-    assert_message(raised.value, "gần nhất", "năm trước")
+    assert_message(raised.value, "gần nhất", "không quá 1 năm trước")
 
 
 def test_a_chain_ending_last_year_qualifies() -> None:
@@ -916,3 +929,23 @@ def test_an_individual_nominee_needs_an_identity_number_for_the_one_award_rule()
     with pytest.raises(PersonalDetailsRequired) as raised:
         submit(PROVINCIAL_WITHOUT_COUNCIL, personal=PersonalDetails(date_of_birth=date(1980, 1, 1)))
     assert_message(raised.value, "số định danh")
+
+
+def test_no_dossier_is_taken_before_its_movement_starts() -> None:
+    from domain.errors import InvalidPeriod
+    from tests.unit.builders import launched_movement
+
+    movement = launched_movement(on=date(2026, 3, 10))
+    with pytest.raises(InvalidPeriod) as raised:
+        submit(PROVINCIAL_WITHOUT_COUNCIL, movement=movement, on=date(2026, 3, 9))
+    assert_message(raised.value, "10/03/2026")
+
+
+def test_a_command_dated_before_the_last_event_is_refused_so_history_stays_in_time_order() -> None:
+    from tests.unit.builders import APPRAISER, at
+
+    dossier = submit(PROVINCIAL_WITHOUT_COUNCIL, on=date(2026, 3, 10))
+    with pytest.raises(InvalidValue) as raised:
+        dossier.hold(kind="complaint", reason="Có đơn", by=APPRAISER, at=at(date(2026, 3, 9)))  # type: ignore[arg-type]
+    assert_message(raised.value, "thời điểm")
+    assert dossier.version == 1

@@ -40,19 +40,26 @@ def test_a_launched_movement_is_open_and_records_its_plan_and_who_launched_it() 
     assert event.by == CHAIRMAN  # type: ignore[attr-defined]
 
 
-def test_a_movement_is_identified_by_its_plan_number_and_year() -> None:
-    first = EmulationMovement.id_for("461/KH-UBND", date(2026, 1, 5))
-    assert first == EmulationMovement.id_for("461/KH-UBND", date(2026, 11, 30))
-    assert first != EmulationMovement.id_for("461/KH-UBND", date(2027, 1, 5))
-    assert first != EmulationMovement.id_for("462/KH-UBND", date(2026, 1, 5))
-    assert _launch().id == first
+def test_a_movement_is_identified_by_its_issuer_plan_number_and_year() -> None:
+    body = "Ủy ban nhân dân tỉnh Đắk Nông"
+    first = EmulationMovement.id_for("461/KH-UBND", date(2026, 1, 5), body)
+    assert first == EmulationMovement.id_for("461/KH-UBND", date(2026, 11, 30), body)
+    assert first == EmulationMovement.id_for(
+        "461/KH-UBND", date(2026, 1, 5), "ủy ban nhân dân tỉnh đắk nông"
+    )
+    assert first != EmulationMovement.id_for("461/KH-UBND", date(2027, 1, 5), body)
+    assert first != EmulationMovement.id_for("462/KH-UBND", date(2026, 1, 5), body)
+    assert first != EmulationMovement.id_for("461/KH-UBND", date(2026, 1, 5), "UBND xã Nam Dong")
 
 
 def test_the_same_plan_number_in_another_normal_form_is_the_same_movement() -> None:
     composed = "12/KH-ĐTN"
     decomposed = unicodedata.normalize("NFD", " 12/KH-ĐTN ")
     day = date(2026, 1, 5)
-    assert EmulationMovement.id_for(decomposed, day) == EmulationMovement.id_for(composed, day)
+    body = "Tỉnh đoàn"
+    assert EmulationMovement.id_for(decomposed, day, body) == EmulationMovement.id_for(
+        composed, day, body
+    )
     assert _launch(plan_number=decomposed).plan_number == composed
 
 

@@ -193,13 +193,13 @@ awards:
     prerequisite:
       title_code: chien_si_thi_dua_co_so
       title_name: Chiến sĩ thi đua cơ sở
-      consecutive_years: 3
+      consecutive_times: 3
 """,
         encoding="utf-8",
     )
     rule = load_rulebook_file(path).rule("chien_si_thi_dua_tinh")
     assert rule.prerequisite is not None
-    assert rule.prerequisite.consecutive_years == 3
+    assert rule.prerequisite.consecutive_times == 3
 
 
 BAD_EDITIONS: list[tuple[str, dict[str, Any], list[str]]] = [
