@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 from application.errors import AlreadyExists, InvalidMoment, NotFound, VersionConflict
 from application.history import HistoryEntry, history_entries, plain
 from application.policy import PRIVATE_READERS, authorize
-from application.store import Clock, Receipt, Store, utc_now
+from application.store import Clock, Receipt, Store, replay, utc_now
 from application.views import dossier_state
 from domain.calendar import WorkCalendar
 from domain.dossier import ENDED_WITHOUT_AWARD, Dossier
@@ -526,5 +526,5 @@ class Dossiers(Store):
         return version
 
     def _at_version(self, dossier_id: UUID, version: int) -> Dossier:
-        dossier: Dossier = self.repository.get(dossier_id, version=version)
+        dossier: Dossier = self.repository.get(dossier_id, version=version, projector_func=replay)
         return dossier

@@ -31,6 +31,14 @@ A = TypeVar("A", bound=Aggregate)
 SUPPORTED_STORES = {"eventsourcing.popo", "eventsourcing.sqlite", "eventsourcing.postgres"}
 
 
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Fold stored events into an aggregate. The library's default projector checks each event
+    against a runtime protocol, which costs more than the mutation itself on Python 3.11."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 def utc_now() -> datetime:
     return datetime.now(tz=UTC)
 
@@ -99,7 +107,7 @@ class Store(Application[UUID]):
 
     def _load(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             raise NotFound(what, aggregate_id) from None
         if not isinstance(aggregate, kind):
@@ -108,7 +116,7 @@ class Store(Application[UUID]):
 
     def _load_optional(self, kind: type[A], aggregate_id: UUID) -> A | None:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
@@ -118,8 +126,8 @@ class Store(Application[UUID]):
 
     def _commit(self, main: Aggregate, *others: Aggregate | None) -> Receipt:
         recordings: list[Recording[UUID]] = self.save(main, *others)
-        position = max((r.notification.id for r in recordings), default=self.max_position())
-        return Receipt(id=main.id, version=main.version, position=position)
+        position = max((r.notification.id for r in recordings), default=0)
+        return Receipt(id=main.id, version=main.version, position=position or self.max_position())
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -50,16 +50,20 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Unicode category Cc except tab and newline."""
+
+
 def require_text(field: str, value: str, *, max_length: int, min_length: int = 1) -> str:
     """Normalise a text field to NFC and check its length, in characters."""
     if not isinstance(value, str):
         raise InvalidValue(field, "phải là một chuỗi ký tự")
-    text = nfc(value)
+    text = nfc(value).replace("\r\n", "\n")
     if len(text) < min_length:
         raise InvalidValue(field, "không được để trống")
     if len(text) > max_length:
         raise InvalidValue(field, f"dài quá {max_length} ký tự")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+    if _CONTROL.search(text):
         raise InvalidValue(field, "chứa ký tự điều khiển không hợp lệ")
     return text
 
