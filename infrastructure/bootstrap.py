@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import TracebackType
 
+from application.accounts import Accounts
+from application.directory import Directory
 from application.dossiers import Dossiers
+from application.idempotency import Idempotency
 from application.movements import Movements
 from application.store import Clock, utc_now
 from domain.rulebook import RulebookHistory
@@ -26,16 +29,16 @@ class Services:
 
     movements: Movements
     dossiers: Dossiers
+    accounts: Accounts
+    idempotency: Idempotency
+    directory: Directory
     calendar: VietnamCalendar
     rulebooks: RulebookHistory
     settings: Settings
 
     def close(self) -> None:
-        """Release the store's connections (the dossiers share the movements' store)."""
-        try:
-            self.dossiers.close()
-        finally:
-            self.movements.close()
+        """Release the store's connections (the other applications share the movements' store)."""
+        self.movements.close()
 
     def __enter__(self) -> Services:
         return self
@@ -68,7 +71,7 @@ def _prepare_sqlite_folder(settings: Settings) -> None:
 
 
 def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
-    """Read the calendar and rulebook files, open the store, and build the two applications.
+    """Read the calendar and rulebook files, open the store, and build the applications.
 
     Raises the loaders' own errors for bad files (``CalendarFileError``, ``RulebookError``),
     ``StorageUnavailable`` for a data folder that cannot be created, and the eventsourcing
@@ -84,12 +87,17 @@ def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
         dossiers = Dossiers(
             env, rulebooks=rulebooks, calendar=calendar, clock=clock, share_with=movements
         )
+        accounts = Accounts(env, clock=clock, share_with=movements)
+        idempotency = Idempotency(env, clock=clock, share_with=movements)
     except BaseException:
         movements.close()
         raise
     return Services(
         movements=movements,
         dossiers=dossiers,
+        accounts=accounts,
+        idempotency=idempotency,
+        directory=Directory(movements),
         calendar=calendar,
         rulebooks=rulebooks,
         settings=settings,
