@@ -1,11 +1,13 @@
-"""The ``khenthuong`` command: load the demo data, read a dossier's history.
+"""The ``khenthuong`` command: run the web server, manage accounts, load the demo data, read a
+dossier's history.
 
 Settings come from the environment (``KHENTHUONG_...``, see ``infrastructure.settings``).
 Errors are reported in Vietnamese on stderr, never as a traceback, with these exit codes:
 
     0  done
-    1  the command could not be carried out (unknown dossier, a rule refused a step)
-    2  wrong usage (unknown command, malformed dossier id)
+    1  the command could not be carried out (unknown dossier or account, a rule refused a
+       step, the port is taken, the web server could not start)
+    2  wrong usage (unknown command, malformed dossier id or account name, bad --port)
     3  invalid configuration (settings, rulebook or calendar files)
     4  the event store cannot be reached or prepared
   141  the output pipe was closed early (as in `khenthuong demo | head`)
@@ -14,8 +16,12 @@ Errors are reported in Vietnamese on stderr, never as a traceback, with these ex
 from __future__ import annotations
 
 import argparse
+import errno
+import importlib
 import io
 import os
+import re
+import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,12 +33,20 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
-from application.demo import EARLIEST_TODAY, DemoSummary, load_demo
-from application.errors import ApplicationError
+from application.accounts import SYSTEM, AccountView, IssuedToken
+from application.demo import (
+    DEMO_ACCOUNTS,
+    EARLIEST_TODAY,
+    DemoSummary,
+    ensure_demo_accounts,
+    load_demo,
+)
+from application.errors import ApplicationError, NotFound
 from application.history import PRIVATE_EVENT_FIELDS, REDACTED, HistoryEntry
+from domain.accounts import ACCOUNT_NAME, STAFF_ROLES, DuplicateAccount
 from domain.dossier import Status
 from domain.errors import DomainError, RulebookError
-from domain.shared import VIETNAM_TZ, Actor, Role
+from domain.shared import ROLE_LABELS, VIETNAM_TZ, Actor, Role
 from infrastructure.bootstrap import Services, StorageUnavailable, bootstrap
 from infrastructure.calendar import CalendarFileError
 from infrastructure.logging import configure_logging
@@ -237,6 +251,56 @@ def _status_table(summary: DemoSummary) -> list[str]:
     return [line(header), rule, *(line(row) for row in rows), rule, line(total)]
 
 
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, right: frozenset[int] = frozenset()
+) -> list[str]:
+    """An aligned table with a rule under the header; columns in ``right`` are right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if index in right else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(header), "  ".join("-" * width for width in widths), *map(line, rows)]
+
+
+_ROLE_ORDER = list(Role)
+
+
+def _role_name(role: Role) -> str:
+    return f"{role.value}: {ROLE_LABELS[role]}"
+
+
+ONCE_WARNING = (
+    "Mã truy cập chỉ hiển thị MỘT LẦN (hệ thống chỉ lưu giá trị băm): hãy lưu lại ngay. "
+    "Gửi kèm mỗi yêu cầu trong tiêu đề «Authorization: Bearer <mã>»."
+)
+
+
+def print_demo_tokens(tokens: Sequence[IssuedToken], out: TextIO) -> None:
+    """The demo accounts' fresh tokens: role → account → token."""
+    by_account = {token.account: token.token for token in tokens}
+    rows = [
+        (
+            _role_name(account.role),
+            account.name,
+            by_account.get(account.name, "— (tài khoản đã bị khóa, không cấp mã)"),
+        )
+        for account in DEMO_ACCOUNTS
+    ]
+    print("Tài khoản dùng thử (mã cũ của các tài khoản này vừa bị thu hồi):", file=out)
+    for text in _table(("Vai trò", "Tài khoản", "Mã truy cập"), rows):
+        print(f"  {text}", file=out)
+    print(ONCE_WARNING, file=out)
+    print(
+        "Cấp thêm mã bất cứ lúc nào: khenthuong users token <tài khoản>. "
+        "Chạy lại lệnh này để cấp mã mới cho cả bộ.",
+        file=out,
+    )
+
+
 def run_demo(services: Services, *, today: date, show_history: bool, out: TextIO) -> None:
     print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
     summary = load_demo(
@@ -253,6 +317,248 @@ def run_demo(services: Services, *, today: date, show_history: bool, out: TextIO
     if show_history:
         print("", file=out)
         print_history(services, summary.revoked, out)
+    tokens = ensure_demo_accounts(services.accounts)
+    print("", file=out)
+    print_demo_tokens(tokens, out)
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+def _check_account_name(name: str) -> str:
+    if not ACCOUNT_NAME.match(name):
+        raise CliError(
+            f"Tên tài khoản «{name[:70]}» không hợp lệ: cần 2–64 ký tự gồm chữ thường không dấu, "
+            "chữ số, dấu chấm, gạch ngang, gạch dưới, bắt đầu bằng chữ hoặc số "
+            "(ví dụ snv.thamdinh01).",
+            USAGE,
+        )
+    return name
+
+
+def _existing_account(services: Services, name: str) -> AccountView:
+    try:
+        return services.accounts.get_account(name)
+    except NotFound:
+        raise CliError(
+            f"Không có tài khoản «{name}» (xem danh sách: khenthuong users list).", FAILED
+        ) from None
+
+
+def _print_token(token: IssuedToken, out: TextIO, err: TextIO) -> None:
+    """The token alone on stdout (so that ``TOKEN=$(khenthuong users token x)`` works)."""
+    print(ONCE_WARNING, file=err)
+    print(token.token, file=out)
+
+
+def users_add(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> None:
+    roles = list(dict.fromkeys(args.role))
+    display_name = args.display_name if args.display_name is not None else args.name
+    try:
+        view, token = services.accounts.create_account(
+            name=args.name, display_name=display_name, roles=roles, unit=args.unit, by=SYSTEM
+        )
+    except DuplicateAccount as error:
+        raise CliError(
+            f"{error.message} Cấp mã mới cho tài khoản đó bằng: khenthuong users token {args.name}",
+            FAILED,
+        ) from None
+    unit = f"; đơn vị: {view.unit}" if view.unit else ""
+    listing = ", ".join(_role_name(role) for role in sorted(view.roles, key=_ROLE_ORDER.index))
+    print(
+        f"Đã tạo tài khoản «{view.name}» ({view.display_name}); vai trò: {listing}{unit}.", file=err
+    )
+    if token is not None:
+        _print_token(token, out, err)
+
+
+def users_list(services: Services, out: TextIO) -> None:
+    accounts = services.accounts.list_accounts()
+    if not accounts:
+        print(
+            "Chưa có tài khoản nào. Tạo bằng: khenthuong users add TÊN --role VAI_TRÒ "
+            "(hoặc nạp dữ liệu mẫu: khenthuong demo).",
+            file=out,
+        )
+        return
+    rows = [
+        (
+            view.name,
+            view.display_name,
+            view.unit or "—",
+            ", ".join(role.value for role in sorted(view.roles, key=_ROLE_ORDER.index)) or "—",
+            str(len(view.token_ids)),
+            "có" if view.disabled else "không",
+        )
+        for view in accounts
+    ]
+    header = ("Tài khoản", "Họ tên", "Đơn vị", "Vai trò", "Mã hiệu lực", "Bị khóa")
+    for text in _table(header, rows, right=frozenset({4})):
+        print(text, file=out)
+    print(f"{len(accounts)} tài khoản.", file=out)
+
+
+def users_revoke(name: str, services: Services, out: TextIO) -> None:
+    before = _existing_account(services, name)
+    after = services.accounts.revoke_all_tokens(name, by=SYSTEM)
+    revoked = len(before.token_ids) - len(after.token_ids)
+    if revoked:
+        print(
+            f"Đã thu hồi {revoked} mã truy cập của tài khoản «{name}»; các mã này không dùng "
+            f"được nữa. Cấp mã mới bằng: khenthuong users token {name}",
+            file=out,
+        )
+    elif before.disabled:
+        print(f"Tài khoản «{name}» đã bị khóa: không còn mã truy cập nào hiệu lực.", file=out)
+    else:
+        print(
+            f"Tài khoản «{name}» không có mã truy cập nào đang hiệu lực; không có gì để thu hồi.",
+            file=out,
+        )
+
+
+def users_token(name: str, services: Services, out: TextIO, err: TextIO) -> None:
+    view = _existing_account(services, name)
+    if view.disabled:
+        raise CliError(f"Tài khoản «{name}» đã bị khóa; không cấp mã truy cập mới.", FAILED)
+    token = services.accounts.issue_token(name, by=SYSTEM)
+    print(
+        f"Đã cấp mã truy cập mới cho tài khoản «{name}» "
+        f"(đang có {len(view.token_ids) + 1} mã hiệu lực).",
+        file=err,
+    )
+    _print_token(token, out, err)
+
+
+def users_disable(name: str, reason: str, services: Services, out: TextIO) -> None:
+    view = _existing_account(services, name)
+    if view.disabled:
+        raise CliError(f"Tài khoản «{name}» đã bị khóa từ trước.", FAILED)
+    services.accounts.disable(name, reason=reason, by=SYSTEM)
+    tokens = f"{len(view.token_ids)} mã truy cập ngừng hiệu lực ngay; " if view.token_ids else ""
+    print(
+        f"Đã khóa tài khoản «{name}»: {tokens}tài khoản không dùng được nữa, lịch sử của tài "
+        "khoản vẫn được giữ.",
+        file=out,
+    )
+
+
+# --- the web server -----------------------------------------------------------------------------
+
+APP_FACTORY = "api.app:app_from_environment"
+PORTS = (1, 65535)
+WORKERS = (1, 32)
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail early, in Vietnamese, when the server could not listen on ``host:port``."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        raise CliError(
+            f"Không dùng được địa chỉ --host «{host[:100]}»: không phân giải được tên máy này.",
+            USAGE,
+        ) from None
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"Cổng {port} trên {host} đang được một chương trình khác sử dụng; "
+                    "dừng chương trình đó hoặc chọn cổng khác bằng --port.",
+                    FAILED,
+                ) from None
+            if error.errno in (errno.EACCES, errno.EPERM):
+                raise CliError(
+                    f"Không có quyền mở cổng {port} (cổng dưới 1024 cần quyền quản trị); "
+                    "chọn cổng khác bằng --port.",
+                    FAILED,
+                ) from None
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise CliError(
+                    f"Địa chỉ --host {host} không thuộc máy này (dùng 127.0.0.1 hoặc 0.0.0.0).",
+                    USAGE,
+                ) from None
+            raise CliError(
+                f"Không mở được {host}:{port}: {error.strerror or error}.", FAILED
+            ) from None
+
+
+def _check_web_app() -> None:
+    """The ASGI factory must import before the store is prepared and the server started."""
+    module_name, _, attribute = APP_FACTORY.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # any failure while importing the app's code
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CliError(
+            f"Không nạp được ứng dụng web ({module_name}): {type(error).__name__}"
+            + (f": {detail}" if detail else "")
+            + ".",
+            FAILED,
+        ) from None
+    if not callable(getattr(module, attribute, None)):
+        raise CliError(f"Ứng dụng web thiếu hàm {APP_FACTORY}.", FAILED)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> None:
+    """Prepare the store once, optionally load the demo, then hand over to uvicorn."""
+    _check_address(args.host, args.port)
+    _check_web_app()
+    # This process creates the tables whatever KHENTHUONG_CREATE_TABLES says, so that the
+    # server's processes never race to create them.
+    prepared = settings.model_copy(update={"create_tables": True})
+    with _services(prepared) as services:
+        try:
+            if args.demo:
+                today = datetime.now(VIETNAM_TZ).date()
+                run_demo(services, today=today, show_history=False, out=out)
+            else:
+                print(f"Kho sự kiện: {prepared.store_description()}", file=out)
+                if not services.accounts.list_accounts():
+                    print(
+                        "Chưa có tài khoản nào: tạo bằng khenthuong users add TÊN --role VAI_TRÒ "
+                        "(hoặc chạy khenthuong serve --demo).",
+                        file=out,
+                    )
+        except (DomainError, ApplicationError) as error:
+            raise CliError(error.message, FAILED) from None
+        except PersistenceError as error:
+            raise CliError(_storage_message(settings, error), STORAGE) from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print("", file=out)
+    print(
+        f"Máy chủ API: http://{shown}:{args.port}/api/v1 — tài liệu: http://{shown}:{args.port}/docs "
+        f"({args.workers} tiến trình). Nhấn Ctrl-C để dừng.",
+        file=out,
+    )
+    out.flush()  # the tokens must be readable before the server's logs start
+
+    import uvicorn  # imported here: the other commands do not need the web server
+
+    # The tables exist now: the server's processes (the app factory builds Settings() from the
+    # environment, and the workers inherit it) must not create them again, concurrently.
+    os.environ["KHENTHUONG_CREATE_TABLES"] = "false"
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,  # keep our logging: uvicorn's records go through structlog
+            access_log=False,  # the app logs one line per request itself
+            server_header=False,
+        )
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            raise CliError(
+                "Máy chủ web không khởi động được (xem nhật ký ở trên).", FAILED
+            ) from None
+    print("Đã dừng máy chủ.", file=out)
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -272,16 +578,154 @@ def _today(text: str) -> date:
         raise argparse.ArgumentTypeError(f"«{text}» không phải ngày dạng YYYY-MM-DD") from None
 
 
+def _bounded(what: str, low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{what} phải là số nguyên từ {low} đến {high} (nhận được «{text[:20]}»)"
+            )
+        return value
+
+    return parse
+
+
+def _host(text: str) -> str:
+    host = text.strip()
+    if not host or len(host) > 253 or any(ch.isspace() for ch in host):
+        raise argparse.ArgumentTypeError(f"«{text[:60]}» không phải địa chỉ máy hợp lệ")
+    return host
+
+
+def _role(text: str) -> Role:
+    try:
+        role = Role(text.strip().lower())
+    except ValueError:
+        role = Role.PUBLIC
+    if role not in STAFF_ROLES:
+        allowed = ", ".join(each.value for each in STAFF_ROLES)
+        raise argparse.ArgumentTypeError(
+            f"«{text[:40]}» không phải vai trò; chọn một trong: {allowed}"
+        )
+    return role
+
+
+def _text(what: str, limit: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip()
+        if not value:
+            raise argparse.ArgumentTypeError(f"{what} không được để trống")
+        if len(value) > limit:
+            raise argparse.ArgumentTypeError(f"{what} dài quá {limit} ký tự")
+        return value
+
+    return parse
+
+
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"^the following arguments are required: (.+)$"), r"thiếu tham số bắt buộc: \1"),
+    (re.compile(r"^unrecognized arguments: (.+)$"), r"không hiểu tham số: \1"),
+    (
+        re.compile(r"^argument ([^:]+): invalid choice: '?(.*?)'? \(choose from (.+)\)$"),
+        r"\1 «\2» không có; chọn một trong: \3",
+    ),
+    (re.compile(r"^argument ([^:]+): expected one argument$"), r"\1 cần một giá trị"),
+    (re.compile(r"^argument ([^:]+): (\1 .*)$"), r"\2"),
+    (re.compile(r"^argument ([^:]+): "), r"\1: "),
+)
+
+
+def _in_vietnamese(message: str) -> str:
+    """argparse's own messages (not translated by the standard library), in Vietnamese."""
+    for pattern, replacement in _ARGPARSE_MESSAGES:
+        if pattern.search(message):
+            translated = pattern.sub(replacement, message)
+            return translated.replace("'", "") if "choose from" in message else translated
+    return message
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(USAGE, f"Lỗi: {message} (xem: {self.prog} --help)\n")
+        self.exit(USAGE, f"Lỗi: {_in_vietnamese(message)} (xem: {self.prog} --help)\n")
+
+
+def _add_users_parser(commands: Any) -> None:
+    users = commands.add_parser(
+        "users",
+        help="quản lý tài khoản và mã truy cập API",
+        description="Tạo, liệt kê, khóa tài khoản; cấp và thu hồi mã truy cập API. Mọi thay đổi "
+        f"được ghi vào lịch sử của tài khoản, nhân danh «{SYSTEM.user_id}» (quản trị).",
+    )
+    actions = users.add_subparsers(dest="users_command", metavar="VIỆC", required=True)
+    roles = ", ".join(role.value for role in STAFF_ROLES)
+    add = actions.add_parser(
+        "add",
+        help="tạo tài khoản và cấp mã truy cập đầu tiên (chỉ hiển thị một lần)",
+        description="Tạo tài khoản với một hoặc nhiều vai trò và in mã truy cập đầu tiên (chỉ "
+        "mã được in ra stdout, các thông báo ra stderr).",
+    )
+    add.add_argument("name", metavar="TÊN", help="tên đăng nhập, ví dụ snv.thamdinh01")
+    add.add_argument(
+        "--role",
+        type=_role,
+        action="append",
+        required=True,
+        metavar="VAI_TRÒ",
+        help=f"vai trò (lặp lại để cấp nhiều vai trò): {roles}",
+    )
+    add.add_argument(
+        "--unit",
+        type=_text("--unit", 300),
+        default=None,
+        metavar="ĐƠN_VỊ",
+        help="đơn vị của tài khoản (bắt buộc với vai trò submitter), ví dụ «Sở Y tế tỉnh Cao Bằng»",
+    )
+    add.add_argument(
+        "--display-name",
+        type=_text("--display-name", 200),
+        default=None,
+        metavar="HỌ_TÊN",
+        help="họ tên hiển thị (mặc định: tên tài khoản)",
+    )
+    actions.add_parser(
+        "list",
+        help="liệt kê tài khoản",
+        description="Bảng tài khoản: tên, họ tên, đơn vị, vai trò, số mã đang hiệu lực, khóa.",
+    )
+    revoke = actions.add_parser(
+        "revoke",
+        help="thu hồi mọi mã truy cập của một tài khoản",
+        description="Thu hồi mọi mã truy cập đang hiệu lực của tài khoản; tài khoản vẫn dùng "
+        "được với mã cấp sau đó.",
+    )
+    revoke.add_argument("name", metavar="TÊN", help="tên tài khoản")
+    token = actions.add_parser(
+        "token",
+        help="cấp thêm một mã truy cập (chỉ hiển thị một lần)",
+        description="Cấp một mã truy cập mới; các mã cũ vẫn hiệu lực cho đến khi bị thu hồi. "
+        "Chỉ mã được in ra stdout: TOKEN=$(khenthuong users token TÊN).",
+    )
+    token.add_argument("name", metavar="TÊN", help="tên tài khoản")
+    disable = actions.add_parser(
+        "disable",
+        help="khóa tài khoản (mọi mã ngừng hiệu lực, lịch sử được giữ)",
+        description="Khóa tài khoản: mọi mã truy cập ngừng hiệu lực ngay; không mở khóa lại được.",
+    )
+    disable.add_argument("name", metavar="TÊN", help="tên tài khoản")
+    disable.add_argument(
+        "--reason", type=_text("--reason", 2000), required=True, metavar="LÝ_DO", help="lý do khóa"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="khenthuong",
-        description="Quản lý hồ sơ đề nghị khen thưởng: nạp dữ liệu mẫu, xem lịch sử hồ sơ.",
+        description="Quản lý hồ sơ đề nghị khen thưởng: chạy máy chủ API, quản lý tài khoản, nạp "
+        "dữ liệu mẫu, xem lịch sử hồ sơ.",
         epilog="Cấu hình qua biến môi trường KHENTHUONG_* (ví dụ KHENTHUONG_DATA_DIR, "
         "KHENTHUONG_STORE, KHENTHUONG_POSTGRES_URL).",
     )
@@ -289,10 +733,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"khenthuong {_version()}", help="in số phiên bản"
     )
     commands = parser.add_subparsers(dest="command", metavar="LỆNH", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="chạy máy chủ API (với --demo: nạp dữ liệu mẫu và in mã truy cập dùng thử)",
+        description="Chuẩn bị kho sự kiện (tạo bảng) một lần rồi chạy máy chủ API bằng uvicorn. "
+        "Nhấn Ctrl-C để dừng.",
+    )
+    serve.add_argument(
+        "--host",
+        type=_host,
+        default="127.0.0.1",
+        help="địa chỉ lắng nghe (mặc định 127.0.0.1; 0.0.0.0 để mở cho mạng ngoài)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_bounded("--port", *PORTS),
+        default=8000,
+        help="cổng lắng nghe, 1–65535 (mặc định 8000)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_bounded("--workers", *WORKERS),
+        default=1,
+        help="số tiến trình phục vụ, 1–32 (mặc định 1)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="nạp dữ liệu mẫu trước (chạy lại không tạo trùng) và in mã truy cập mới cho các "
+        "tài khoản dùng thử",
+    )
+    _add_users_parser(commands)
     demo = commands.add_parser(
         "demo",
         help="nạp bộ dữ liệu mẫu (phong trào thi đua, hồ sơ ở mọi trạng thái); chạy lại không tạo trùng",
-        description="Nạp bộ dữ liệu mẫu vào kho sự kiện đã cấu hình rồi in bảng số hồ sơ theo trạng thái.",
+        description="Nạp bộ dữ liệu mẫu vào kho sự kiện đã cấu hình, in bảng số hồ sơ theo trạng "
+        "thái và mã truy cập mới cho các tài khoản dùng thử (mã cũ của chúng bị thu hồi).",
     )
     demo.add_argument(
         "--show-history",
@@ -342,18 +818,51 @@ def _storage_message(settings: Settings, error: BaseException) -> str:
     )
 
 
-def _execute(args: argparse.Namespace, settings: Settings, out: TextIO) -> None:
+def _run_users(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> None:
+    action = args.users_command
+    if action == "add":
+        users_add(args, services, out, err)
+    elif action == "list":
+        users_list(services, out)
+    elif action == "revoke":
+        users_revoke(args.name, services, out)
+    elif action == "token":
+        users_token(args.name, services, out, err)
+    else:
+        users_disable(args.name, args.reason, services, out)
+
+
+def _execute(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> None:
+    if args.command == "serve":
+        run_serve(args, settings, out)
+        return
     with _services(settings) as services:
         try:
             if args.command == "demo":
                 today = args.today or datetime.now(VIETNAM_TZ).date()
                 run_demo(services, today=today, show_history=args.show_history, out=out)
+            elif args.command == "users":
+                _run_users(args, services, out, err)
             else:
                 print_history(services, _parse_id(args.dossier_id), out)
         except (DomainError, ApplicationError) as error:
             raise CliError(error.message, FAILED) from None
         except PersistenceError as error:
             raise CliError(_storage_message(settings, error), STORAGE) from None
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    """What argparse cannot check: raise CliError(USAGE) before any setting is read."""
+    if args.command == "history":
+        _parse_id(args.dossier_id)
+    elif args.command == "users" and args.users_command != "list":
+        _check_account_name(args.name)
+        if args.users_command == "add" and Role.SUBMITTER in args.role and not args.unit:
+            raise CliError(
+                "Vai trò submitter (đơn vị trình) cần đơn vị của tài khoản: thêm --unit "
+                "«tên đơn vị», ví dụ --unit «Sở Y tế tỉnh Cao Bằng».",
+                USAGE,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -364,12 +873,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else USAGE)
-    if args.command == "history":
-        try:
-            _parse_id(args.dossier_id)
-        except CliError as error:
-            print(f"Lỗi: {error.message}", file=err)
-            return error.code
+    try:
+        _check_usage(args)
+    except CliError as error:
+        print(f"Lỗi: {error.message}", file=err)
+        return error.code
     try:
         settings = Settings()
     except ValidationError as error:
@@ -379,7 +887,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CONFIGURATION
     configure_logging(settings)
     try:
-        _execute(args, settings, out)
+        _execute(args, settings, out, err)
     except CliError as error:
         print(f"Lỗi: {error.message}", file=err)
         return error.code

@@ -31,6 +31,10 @@ and one revocation. Individuals carry private details (12-digit identity number,
 birth, phone, e-mail at ``example.com``, address) so that later work can prove they never leak.
 Each document reference hashes bytes that :func:`demo_document_bytes` can produce again.
 
+Accounts to try the API with (:func:`ensure_demo_accounts`): one per staff role, each one of
+the people in the histories where the histories name one, and the rest of the council without
+tokens so that a council opened from the accounts has the demo's fifteen members.
+
 The seeds come from two provinces, so this one store holds both; a real deployment is one
 province. Units are named as they were at the time: districts (UBND huyện) in 2024, the
 two-level local government (UBND xã, phường) after 1/7/2025.
@@ -60,6 +64,7 @@ from math import ceil
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from application.accounts import SYSTEM, Accounts, IssuedToken
 from application.dossiers import Dossiers
 from application.errors import NotFound
 from application.movements import Movements
@@ -84,11 +89,14 @@ from domain.values import (
 
 __all__ = [
     "COUNCIL",
+    "DEMO_ACCOUNTS",
     "DEMO_NAMESPACE",
     "EARLIEST_TODAY",
+    "DemoAccount",
     "DemoSummary",
     "demo_document_bytes",
     "demo_dossier_ids",
+    "ensure_demo_accounts",
     "load_demo",
 ]
 
@@ -1705,3 +1713,119 @@ def load_demo(
         by_status=dict(by_status),
         interesting=interesting,
     )
+
+
+# --- accounts to try the API with -----------------------------------------------------------
+
+_OPEN_PATHS = frozenset(
+    {
+        "submitted",
+        "returned",
+        "public_comment",
+        "comment_closed",
+        "held_complaint",
+        "held_inspection",
+        "awaiting_council",
+        "council_voting",
+        "awaiting_decision",
+    }
+)
+
+
+def _busiest_unit() -> _Unit:
+    """The unit with the most dossiers still in flow (ties: the first in ``UNITS``)."""
+    counts = Counter(spec.unit for spec in SPECS if spec.path in _OPEN_PATHS)
+    order = list(UNITS)
+    code = max(counts, key=lambda unit: (counts[unit], -order.index(unit)))
+    return UNITS[code]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """An account of the demo: a person of the histories, acting in one role."""
+
+    name: str
+    display_name: str
+    role: Role
+    unit: str | None = None
+
+
+_SUBMITTING_UNIT = _busiest_unit()
+_DEMO_MEMBER = COUNCIL[0]
+"""``m01`` missed the vote on a dossier still in ``council_voting`` (``now-18``), so the demo
+member can cast a real ballot there; ``m15`` has voted on every open review."""
+
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount(
+        _SUBMITTING_UNIT.submitter.user_id,
+        _nfc(f"Văn thư {_SUBMITTING_UNIT.name}"),
+        Role.SUBMITTER,
+        _nfc(_SUBMITTING_UNIT.name),
+    ),
+    DemoAccount(APPRAISERS[0].user_id, "Chuyên viên thẩm định, Sở Nội vụ", Role.APPRAISER),
+    DemoAccount(
+        SECRETARY.user_id, "Thư ký Hội đồng Thi đua - Khen thưởng tỉnh", Role.COUNCIL_SECRETARY
+    ),
+    DemoAccount(
+        _DEMO_MEMBER.user_id,
+        f"Thành viên Hội đồng Thi đua - Khen thưởng tỉnh ({_DEMO_MEMBER.user_id})",
+        Role.COUNCIL_MEMBER,
+    ),
+    DemoAccount(CHAIRMAN.user_id, "Chủ tịch Ủy ban nhân dân tỉnh", Role.CHAIRMAN),
+    DemoAccount(READER.user_id, "Thanh tra, kiểm toán (dữ liệu mẫu)", Role.AUDITOR),
+    DemoAccount("demo.quantri", "Quản trị hệ thống (dữ liệu mẫu)", Role.ADMIN),
+)
+"""One account per staff role, in the order of ``Role``; each gets a fresh token per run."""
+
+_OTHER_MEMBERS: tuple[DemoAccount, ...] = tuple(
+    DemoAccount(
+        member.user_id,
+        f"Thành viên Hội đồng Thi đua - Khen thưởng tỉnh ({member.user_id})",
+        Role.COUNCIL_MEMBER,
+    )
+    for member in COUNCIL
+    if member != _DEMO_MEMBER
+)
+"""The rest of the demo's council: accounts without tokens, so that the council's roster read
+from the accounts is the fifteen members of the histories."""
+
+
+def ensure_demo_accounts(accounts: Accounts) -> list[IssuedToken]:
+    """Create the demo accounts that are missing and give each a fresh token (idempotent).
+
+    Tokens are shown only once, so on every run an existing demo account has its previous
+    tokens revoked and gets a new one. A demo account that was disabled stays disabled and gets
+    no token. Changes are made as ``SYSTEM`` (the command line).
+    """
+    existing = {view.name: view for view in accounts.list_accounts()}
+    issued: list[IssuedToken] = []
+    for demo in DEMO_ACCOUNTS:
+        view = existing.get(demo.name)
+        if view is None:
+            _, token = accounts.create_account(
+                name=demo.name,
+                display_name=demo.display_name,
+                roles=[demo.role],
+                unit=demo.unit,
+                by=SYSTEM,
+            )
+            if token is not None:
+                issued.append(token)
+            continue
+        if view.disabled:
+            continue
+        if demo.role not in view.roles:
+            accounts.grant_role(demo.name, demo.role, by=SYSTEM)
+        accounts.revoke_all_tokens(demo.name, by=SYSTEM)
+        issued.append(accounts.issue_token(demo.name, by=SYSTEM))
+    for member in _OTHER_MEMBERS:
+        if member.name not in existing:
+            accounts.create_account(
+                name=member.name,
+                display_name=member.display_name,
+                roles=[member.role],
+                unit=member.unit,
+                by=SYSTEM,
+                issue_token=False,
+            )
+    return issued

@@ -1,0 +1,18 @@
+"""The routers of the staff API, in the order they appear in the OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import council, dossiers, health, movements, users
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    users.me_router,
+    users.router,
+    movements.router,
+    dossiers.router,
+    council.router,
+)

@@ -1,0 +1,638 @@
+"""Dossiers (hồ sơ đề nghị khen thưởng): submit, read, every move of the flow, ballots.
+
+Every move is a POST under /api/v1/dossiers/{id}/…, requires If-Match with the version read,
+and answers {id, version, position} with the new version as ETag. The role policy is the
+application's (403 when a role may not); an illegal move for the dossier's status is 409.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Query, Response
+
+from api.errors import etag
+from api.idempotency import IdempotencyDep, IdempotentReplay, PendingKey, derived_id
+from api.models import (
+    Appraise,
+    Approve,
+    BallotOut,
+    BallotsOut,
+    CastBallot,
+    CentralDecision,
+    ConcludeCouncilReview,
+    DeclareConflict,
+    DocumentIn,
+    DossierOut,
+    DossierPage,
+    DossierSummaryOut,
+    Empty,
+    Forward,
+    HistoryEntryOut,
+    HistoryOut,
+    Hold,
+    LiftHold,
+    Moment,
+    OpenCouncilReview,
+    OpenPublicComment,
+    PartyOpinion,
+    ReceiptOut,
+    ReceiveComment,
+    Reject,
+    ReturnForSupplement,
+    Revoke,
+    SubmitDossier,
+    Supplement,
+    Withdraw,
+)
+from api.routes.common import (
+    COMMAND_PROBLEMS,
+    MOVE_PROBLEMS,
+    READ_PROBLEMS,
+    DossierId,
+    ExpectedVersion,
+    Limit,
+    Offset,
+    api_router,
+    page,
+    problems,
+    receipt,
+)
+from api.security import Caller, ServicesDep
+from application.accounts import Principal
+from application.directory import DossierSummary
+from application.errors import AlreadyExists
+from application.policy import authorize
+from application.store import Receipt
+from domain.dossier import Status
+from domain.rulebook import Subject
+from domain.shared import DocumentRef, Role, nfc
+from domain.values import CommentAnswer, Nominee, PersonalDetails, PriorTitle
+from infrastructure.bootstrap import Services
+
+router = api_router("/api/v1/dossiers", "Hồ sơ (dossiers)")
+MOVE: dict[str, Any] = {"response_model": ReceiptOut, "responses": problems(*MOVE_PROBLEMS)}
+
+
+def summary_out(summary: DossierSummary) -> DossierSummaryOut:
+    return DossierSummaryOut(
+        id=summary.id,
+        version=summary.version,
+        status=summary.status.value,
+        status_label=Status(summary.status).label,
+        award_code=summary.award_code,
+        award_name=summary.award_name,
+        level=summary.level,
+        submitting_unit=summary.submitting_unit,
+        movement_id=summary.movement_id,
+        nominee_name=summary.nominee_name,
+        nominee_kind=summary.nominee_kind,
+        nominee_position=summary.nominee_position,
+        submitted_at=summary.submitted_at,
+        modified_at=summary.modified_at,
+        council_meeting_on=summary.council_meeting_on,
+        council_members=summary.council_members,
+        votes_cast=summary.votes_cast,
+    )
+
+
+def _documents(items: list[DocumentIn]) -> list[DocumentRef]:
+    return [DocumentRef(item.name, item.sha256.lower(), item.size) for item in items]
+
+
+# --- listing and submission -------------------------------------------------------------------
+
+
+@router.get("", response_model=DossierPage, responses=problems(*READ_PROBLEMS))
+def list_dossiers(
+    caller: Caller,
+    services: ServicesDep,
+    status: Annotated[
+        list[Status] | None, Query(max_length=20, description="Lọc theo trạng thái (lặp lại được)")
+    ] = None,
+    movement_id: Annotated[UUID | None, Query(description="Lọc theo phong trào")] = None,
+    award_code: Annotated[
+        str | None, Query(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_]{1,60}$")
+    ] = None,
+    unit: Annotated[
+        str | None,
+        Query(
+            min_length=1, max_length=300, description="Lọc theo đơn vị trình (bỏ qua với submitter)"
+        ),
+    ] = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> DossierPage:
+    """Dossiers, most recently changed first. A submitter sees only its own unit's."""
+    authorize(caller.actor, "dossier.read")
+    if caller.actor.role is Role.SUBMITTER:
+        unit = caller.actor.unit
+    found = services.directory.dossiers(
+        unit=nfc(unit) if unit else None,
+        statuses=status or None,
+        movement_id=movement_id,
+        award_code=award_code,
+    )
+    items, total = page(found, limit, offset)
+    return DossierPage(
+        items=[summary_out(item) for item in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReceiptOut,
+    responses=problems(*COMMAND_PROBLEMS),
+)
+def submit_dossier(
+    body: SubmitDossier,
+    caller: Caller,
+    services: ServicesDep,
+    response: Response,
+    pending: IdempotencyDep,
+) -> ReceiptOut:
+    """Trình hồ sơ (submitter). With an Idempotency-Key the new id is derived from it."""
+    personal = PersonalDetails(**body.personal.model_dump()) if body.personal else None
+    try:
+        result = _submit(body, caller, services, personal, pending)
+    except AlreadyExists:
+        # The same key raced a first request that has now answered: give its answer back.
+        answer = pending and services.idempotency.answer_for(
+            pending.user_id, pending.key, pending.method, pending.path, pending.body
+        )
+        if answer:
+            raise IdempotentReplay(answer) from None
+        raise
+    response.headers["Location"] = f"/api/v1/dossiers/{result.id}"
+    return receipt(result, response)
+
+
+def _submit(
+    body: SubmitDossier,
+    caller: Principal,
+    services: Services,
+    personal: PersonalDetails | None,
+    pending: PendingKey | None,
+) -> Receipt:
+    return services.dossiers.submit(
+        movement_id=body.movement_id,
+        award_code=body.award_code,
+        submitting_unit=body.submitting_unit or caller.actor.unit or "",
+        nominee=Nominee(Subject(body.nominee.kind), body.nominee.name, body.nominee.position),
+        personal=personal,
+        achievements=body.achievements,
+        documents=_documents(body.documents),
+        prior_titles=[
+            PriorTitle(item.title_code, item.year, item.decision_number, item.kind)
+            for item in body.prior_titles
+        ],
+        by=caller.actor,
+        dossier_id=derived_id(pending.user_id, pending.key) if pending else None,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@router.get("/{dossier_id}", response_model=DossierOut, responses=problems(*READ_PROBLEMS))
+def get_dossier(
+    dossier_id: DossierId,
+    caller: Caller,
+    services: ServicesDep,
+    response: Response,
+    version: Annotated[
+        int | None, Query(ge=1, le=1_000_000_000, description="Trạng thái tại phiên bản N")
+    ] = None,
+    at: Annotated[
+        Moment | None,
+        Query(
+            description="Trạng thái tại thời điểm (ISO 8601 có múi giờ, 2026-03-05T09:00:00+07:00)"
+        ),
+    ] = None,
+) -> Any:
+    """The dossier now, or as it was at a version or a moment; ETag is the version shown."""
+    state = services.dossiers.state(dossier_id, viewer=caller.actor, version=version, at=at)
+    response.headers["ETag"] = etag(int(state["version"]))
+    return state
+
+
+@router.get("/{dossier_id}/history", response_model=HistoryOut, responses=problems(*READ_PROBLEMS))
+def get_history(dossier_id: DossierId, caller: Caller, services: ServicesDep) -> HistoryOut:
+    """Every event of the dossier, oldest first, with its Vietnamese label and actor."""
+    entries = services.dossiers.history(dossier_id, viewer=caller.actor)
+    return HistoryOut(
+        id=dossier_id,
+        items=[
+            HistoryEntryOut.model_validate(
+                {
+                    "version": entry.version,
+                    "event": entry.event,
+                    "label": entry.label,
+                    "at": entry.at,
+                    "actor": {
+                        "user_id": entry.actor.user_id,
+                        "role": entry.actor.role.value,
+                        "unit": entry.actor.unit,
+                    },
+                    "actor_role_label": entry.actor_role_label,
+                    "data": entry.data,
+                }
+            )
+            for entry in entries
+        ],
+    )
+
+
+@router.get("/{dossier_id}/ballots", response_model=BallotsOut, responses=problems(*READ_PROBLEMS))
+def get_ballots(dossier_id: DossierId, caller: Caller, services: ServicesDep) -> BallotsOut:
+    """Who has voted; how each voted only once the review concluded (a member sees their own)."""
+    dossier = services.dossiers.get(dossier_id, viewer=caller.actor)
+    concluded = dossier.council_result is not None
+    me = caller.actor.user_id
+    ballots = []
+    for member in dossier.council_members:
+        vote = dossier.ballots.get(member)
+        ballots.append(
+            BallotOut(
+                member=member,
+                voted=vote is not None,
+                vote=vote if vote is not None and (concluded or member == me) else None,
+                conflict_of_interest=member in dossier.conflicts,
+            )
+        )
+    return BallotsOut(
+        id=dossier.id,
+        status=dossier.status.value,
+        concluded=concluded,
+        votes_cast=len(dossier.ballots),
+        members=len(dossier.council_members),
+        ballots=ballots,
+    )
+
+
+# --- the flow ---------------------------------------------------------------------------------
+
+
+@router.post("/{dossier_id}/return-for-supplement", **MOVE)
+def return_for_supplement(
+    dossier_id: DossierId,
+    body: ReturnForSupplement,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Trả lại để bổ sung (appraiser): the legal clock pauses."""
+    result = services.dossiers.return_for_supplement(
+        dossier_id, missing=body.missing, note=body.note, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/supplement", **MOVE)
+def supplement(
+    dossier_id: DossierId,
+    body: Supplement,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Bổ sung hồ sơ (submitter of the unit): the dossier resumes where it was."""
+    result = services.dossiers.supplement(
+        dossier_id,
+        documents=_documents(body.documents),
+        note=body.note,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/public-comment/open", **MOVE)
+def open_public_comment(
+    dossier_id: DossierId,
+    body: OpenPublicComment,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Công khai lấy ý kiến Nhân dân (appraiser), until closes_on."""
+    result = services.dossiers.open_public_comment(
+        dossier_id, closes_on=body.closes_on, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/comments", **MOVE)
+def receive_comment(
+    dossier_id: DossierId,
+    body: ReceiveComment,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Ghi nhận ý kiến Nhân dân nhận qua đường bưu điện (appraiser), while the window is open."""
+    result = services.dossiers.receive_comment(
+        dossier_id,
+        kind=body.kind,
+        text=body.text,
+        author_name=body.author_name,
+        contact=body.contact,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/public-comment/close", **MOVE)
+def close_public_comment(
+    dossier_id: DossierId,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+    body: Empty | None = None,
+) -> ReceiptOut:
+    """Kết thúc lấy ý kiến (appraiser), after the window's last day; body {} or none."""
+    result = services.dossiers.close_public_comment(
+        dossier_id, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/hold", **MOVE)
+def hold(
+    dossier_id: DossierId,
+    body: Hold,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Tạm dừng xét khen thưởng (appraiser or chairman) while a case is verified."""
+    result = services.dossiers.hold(
+        dossier_id, kind=body.kind, reason=body.reason, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/hold/lift", **MOVE)
+def lift_hold(
+    dossier_id: DossierId,
+    body: LiftHold,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Tiếp tục xét (appraiser or chairman): the dossier resumes where it was held."""
+    result = services.dossiers.lift_hold(
+        dossier_id, outcome=body.outcome, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/appraisal", **MOVE)
+def appraise(
+    dossier_id: DossierId,
+    body: Appraise,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Thẩm định (appraiser), answering every comment received."""
+    answers = {
+        key: CommentAnswer(answer.disposition, answer.reason)
+        for key, answer in body.answers.items()
+    }
+    result = services.dossiers.appraise(
+        dossier_id,
+        qualified=body.qualified,
+        opinion=body.opinion,
+        answers=answers,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/council-review", **MOVE)
+def open_council_review(
+    dossier_id: DossierId,
+    body: OpenCouncilReview,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Đưa ra Hội đồng (council secretary); members default to every council_member account."""
+    members = (
+        list(body.members)
+        if body.members is not None
+        else services.accounts.members_with_role(Role.COUNCIL_MEMBER)
+    )
+    result = services.dossiers.open_council_review(
+        dossier_id,
+        members=members,
+        meeting_on=body.meeting_on,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/conflicts-of-interest", **MOVE)
+def declare_conflict_of_interest(
+    dossier_id: DossierId,
+    body: DeclareConflict,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Khai báo xung đột lợi ích (a council member of the review): they cannot vote then."""
+    result = services.dossiers.declare_conflict_of_interest(
+        dossier_id, reason=body.reason, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/ballots", **MOVE)
+def cast_ballot(
+    dossier_id: DossierId,
+    body: CastBallot,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Bỏ phiếu (a council member of the review casts their own, once)."""
+    result = services.dossiers.cast_ballot(
+        dossier_id, vote=body.vote, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/council-review/conclusion", **MOVE)
+def conclude_council_review(
+    dossier_id: DossierId,
+    body: ConcludeCouncilReview,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Kết luận phiên xét (council secretary) against quorum and threshold of all members."""
+    result = services.dossiers.conclude_council_review(
+        dossier_id, present=body.present, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/party-opinion", **MOVE)
+def record_party_opinion(
+    dossier_id: DossierId,
+    body: PartyOpinion,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Ghi nhận ý kiến Ban Thường vụ Tỉnh ủy (appraiser)."""
+    result = services.dossiers.record_party_opinion(
+        dossier_id,
+        document_number=body.document_number,
+        document_date=body.document_date,
+        favourable=body.favourable,
+        summary=body.summary,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/approval", **MOVE)
+def approve(
+    dossier_id: DossierId,
+    body: Approve,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Quyết định khen thưởng (chairman) by a numbered decision (số/QĐ-UBND)."""
+    result = services.dossiers.approve(
+        dossier_id,
+        decision_number=body.decision_number,
+        decision_date=body.decision_date,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/rejection", **MOVE)
+def reject(
+    dossier_id: DossierId,
+    body: Reject,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Không khen thưởng (chairman), by a numbered written notice."""
+    result = services.dossiers.reject(
+        dossier_id,
+        reason=body.reason,
+        notice_number=body.notice_number,
+        notice_date=body.notice_date,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/forwarding", **MOVE)
+def forward_upward(
+    dossier_id: DossierId,
+    body: Forward,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Trình cấp trên (chairman) a state-level nomination, by a submission (số/TTr-UBND)."""
+    result = services.dossiers.forward_upward(
+        dossier_id,
+        submission_number=body.submission_number,
+        submission_date=body.submission_date,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/central-decision", **MOVE)
+def record_central_decision(
+    dossier_id: DossierId,
+    body: CentralDecision,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Ghi nhận quyết định của cấp trên (appraiser or chairman)."""
+    result = services.dossiers.record_central_decision(
+        dossier_id,
+        outcome=body.outcome,
+        decision_number=body.decision_number,
+        decision_date=body.decision_date,
+        note=body.note,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/withdrawal", **MOVE)
+def withdraw(
+    dossier_id: DossierId,
+    body: Withdraw,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Rút hồ sơ (submitter of the unit), until it is decided, unless it is held."""
+    result = services.dossiers.withdraw(
+        dossier_id, reason=body.reason, by=caller.actor, expected_version=version
+    )
+    return receipt(result, response)
+
+
+@router.post("/{dossier_id}/revocation", **MOVE)
+def revoke(
+    dossier_id: DossierId,
+    body: Revoke,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Hủy bỏ quyết định khen thưởng (chairman; appraiser records a central revocation)."""
+    result = services.dossiers.revoke(
+        dossier_id,
+        grounds=body.grounds,
+        explanation=body.explanation,
+        decision_number=body.decision_number,
+        decision_date=body.decision_date,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)

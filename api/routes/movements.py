@@ -1,0 +1,128 @@
+"""Emulation movements (phong trào thi đua): launch, amend, close, list, read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from api.errors import etag
+from api.models import (
+    AmendMovement,
+    LaunchMovement,
+    MovementOut,
+    MovementPage,
+    Reason2000,
+    ReceiptOut,
+)
+from api.routes.common import (
+    COMMAND_PROBLEMS,
+    MOVE_PROBLEMS,
+    READ_PROBLEMS,
+    ExpectedVersion,
+    Limit,
+    MovementId,
+    Offset,
+    api_router,
+    page,
+    problems,
+    receipt,
+)
+from api.security import Caller, ServicesDep
+from application.policy import authorize
+
+router = api_router("/api/v1/movements", "Phong trào thi đua (movements)")
+
+
+def _out(movement: Any) -> MovementOut:
+    return MovementOut(
+        id=movement.id,
+        version=movement.version,
+        plan_number=movement.plan_number,
+        title=movement.title,
+        issuing_body=movement.issuing_body,
+        issued_on=movement.issued_on,
+        starts_on=movement.starts_on,
+        ends_on=movement.ends_on,
+        closed=movement.closed,
+        closing_reason=getattr(movement, "closing_reason", None),
+    )
+
+
+@router.get("", response_model=MovementPage, responses=problems(*READ_PROBLEMS))
+def list_movements(
+    caller: Caller, services: ServicesDep, limit: Limit = 20, offset: Offset = 0
+) -> MovementPage:
+    """Movements, the most recently issued plan first (every staff role)."""
+    authorize(caller.actor, "movement.read")
+    items, total = page(services.directory.movements(), limit, offset)
+    return MovementPage(
+        items=[_out(item) for item in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post("", status_code=201, response_model=ReceiptOut, responses=problems(*COMMAND_PROBLEMS))
+def launch_movement(
+    body: LaunchMovement, caller: Caller, services: ServicesDep, response: Response
+) -> ReceiptOut:
+    """Phát động phong trào (admin or appraiser) by a numbered plan; once per issuer and year."""
+    result = services.movements.launch(
+        plan_number=body.plan_number,
+        title=body.title,
+        issuing_body=body.issuing_body,
+        issued_on=body.issued_on,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        by=caller.actor,
+    )
+    response.headers["Location"] = f"/api/v1/movements/{result.id}"
+    return receipt(result, response)
+
+
+@router.get("/{movement_id}", response_model=MovementOut, responses=problems(*READ_PROBLEMS))
+def get_movement(
+    movement_id: MovementId, caller: Caller, services: ServicesDep, response: Response
+) -> MovementOut:
+    """One movement; ETag is its version (If-Match for amend and close)."""
+    movement = services.movements.get_movement(movement_id, viewer=caller.actor)
+    response.headers["ETag"] = etag(movement.version)
+    return _out(movement)
+
+
+@router.patch("/{movement_id}", response_model=ReceiptOut, responses=problems(*MOVE_PROBLEMS))
+def amend_movement(
+    movement_id: MovementId,
+    body: AmendMovement,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Sửa đổi phong trào (admin or appraiser): title, issuing body or period, with a reason."""
+    result = services.movements.amend(
+        movement_id,
+        expected_version=version,
+        reason=body.reason,
+        by=caller.actor,
+        title=body.title,
+        issuing_body=body.issuing_body,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+    )
+    return receipt(result, response)
+
+
+@router.post("/{movement_id}/close", response_model=ReceiptOut, responses=problems(*MOVE_PROBLEMS))
+def close_movement(
+    movement_id: MovementId,
+    body: Reason2000,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Kết thúc phong trào (admin or appraiser): no more dossiers or amendments."""
+    result = services.movements.close_movement(
+        movement_id, expected_version=version, reason=body.reason, by=caller.actor
+    )
+    return receipt(result, response)
