@@ -17,4 +17,5 @@ USER khenthuong
 ENV KHENTHUONG_DATA_DIR=/app/data \
     KHENTHUONG_LOG_FORMAT=json
 ENTRYPOINT ["khenthuong"]
-CMD ["demo", "--show-history"]
+EXPOSE 8000
+CMD ["serve", "--demo", "--host", "0.0.0.0", "--port", "8000"]

@@ -103,6 +103,12 @@ def _use_console(settings: Settings, stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
+def drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """uvicorn adds a copy of its message with terminal colour codes; the plain one is enough."""
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> None:
     """Send all logs to ``stream`` (stderr by default) as JSON lines or console text.
 
@@ -116,6 +122,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        drop_color_message,
         redact_sensitive,
     ]
     renderer: Processor

@@ -310,3 +310,20 @@ def test_console_format_is_readable_text(log_stream: io.StringIO) -> None:
     assert "xin chào" in line
     assert "0912 345 678" not in line
     assert not line.startswith("{")
+
+
+def test_uvicorn_colour_copies_of_messages_are_dropped_from_the_logs() -> None:
+    import io
+    import logging
+
+    from infrastructure.logging import configure_logging
+    from infrastructure.settings import Settings
+
+    stream = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=stream)
+    logging.getLogger("uvicorn.error").info(
+        "Started", extra={"color_message": "\x1b[32mStarted\x1b[0m"}
+    )
+    line = stream.getvalue().strip().splitlines()[-1]
+    assert "color_message" not in line
+    assert "\x1b" not in line
