@@ -10,7 +10,7 @@ for invalid input. Nothing unexpected ever leaks: an unknown failure is a bare 5
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -349,10 +349,21 @@ async def _on_http_exception(request: Request, error: Exception) -> Response:
     )
 
 
+def _flat_routes(routes: Sequence[Any]) -> Iterator[Any]:
+    """The routes as served: newer FastAPI keeps an included router as one entry whose
+    ``effective_route_contexts()`` are its routes with their full paths."""
+    for route in routes:
+        nested = getattr(route, "effective_route_contexts", None)
+        if callable(nested):
+            yield from nested()
+        else:
+            yield route
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route offers on this path (the router names only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.routes:
+    for route in _flat_routes(request.app.routes):
         pattern = getattr(route, "path_regex", None)
         if pattern is not None and pattern.match(request.url.path):
             methods.update(getattr(route, "methods", None) or ())

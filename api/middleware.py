@@ -55,7 +55,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         path = str(scope.get("path", ""))
@@ -128,7 +128,7 @@ class BodyGuard:
             return
         length = _header(scope, b"content-length")
         if length is not None:
-            if not length.strip().isdigit():
+            if not (length.strip().isascii() and length.strip().isdigit()):  # not "²" or "٣"
                 await self._refuse(scope, receive, send, 400)
                 return
             if int(length) > self.max_bytes:

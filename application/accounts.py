@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from application.errors import ApplicationError, PermissionDenied
+from application.errors import ApplicationError, NotFound, PermissionDenied
 from application.store import Receipt, Store
 from domain.accounts import AccountDirectory, DuplicateAccount, UserAccount, check_account_name
 from domain.shared import ROLE_LABELS, Actor, Role
@@ -250,7 +250,10 @@ class Accounts(Store):
 
     def _account(self, name: str) -> UserAccount:
         login = check_account_name(name)
-        return self._load(UserAccount, UserAccount.id_for(login), "tài khoản")
+        account = self._load_optional(UserAccount, UserAccount.id_for(login))
+        if account is None:
+            raise NotFound("tài khoản", login)
+        return account
 
     @staticmethod
     def _require_admin(by: Actor, action: str) -> None:

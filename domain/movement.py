@@ -141,11 +141,18 @@ class EmulationMovement(Aggregate):
         new_start = starts_on or self.starts_on
         new_end = ends_on or self.ends_on
         _period(new_start, new_end)
-        self._amended(
-            title=require_text("tên phong trào", title, max_length=500) if title else self.title,
-            issuing_body=require_text("cơ quan ban hành", issuing_body, max_length=300)
+        new_title = require_text("tên phong trào", title, max_length=500) if title else self.title
+        new_body = (
+            require_text("cơ quan ban hành", issuing_body, max_length=300)
             if issuing_body
-            else self.issuing_body,
+            else self.issuing_body
+        )
+        current = (self.title, self.issuing_body, self.starts_on, self.ends_on)
+        if (new_title, new_body, new_start, new_end) == current:
+            raise InvalidValue("nội dung sửa đổi", "không thay đổi gì so với hiện tại")
+        self._amended(
+            title=new_title,
+            issuing_body=new_body,
             starts_on=new_start,
             ends_on=new_end,
             reason=require_text("lý do sửa đổi", reason, max_length=2000),

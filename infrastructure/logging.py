@@ -127,7 +127,10 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
     ]
     renderer: Processor
     if _use_console(settings, output):
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        # plain tracebacks: a rich one would print local variables such as request headers
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
         final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     else:
         renderer = structlog.processors.JSONRenderer(ensure_ascii=False, default=str)

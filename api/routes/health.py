@@ -14,13 +14,13 @@ router = APIRouter(tags=["Vận hành (health)"], route_class=StrictRoute)
 log = structlog.get_logger("khenthuong.api")
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, responses=problems(422))
 def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses=problems(503))
+@router.get("/readyz", response_model=Health, responses=problems(422, 503))
 def readyz(services: ServicesDep) -> Health:
     """The event store answers (503 problem when it does not)."""
     try:

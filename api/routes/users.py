@@ -52,7 +52,7 @@ def account_out(view: AccountView) -> AccountOut:
     )
 
 
-@me_router.get("/me", response_model=MeOut, responses=problems(401, 403))
+@me_router.get("/me", response_model=MeOut, responses=problems(401, 403, 422))
 def me(identified: Identified) -> MeOut:
     """The calling account: name, display name, unit, roles, the role acted in, token ids.
 

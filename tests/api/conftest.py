@@ -8,7 +8,9 @@ account and token per role, a launched movement, and helpers to submit and walk 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from domain.shared import Actor, Role, local_date
 from infrastructure.bootstrap import Services, bootstrap
 from infrastructure.settings import Settings
 from tests.application.support import ManualClock
+from tests.conftest import PostgresDatabase
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -223,14 +226,17 @@ class Staff:
         return self.move("appraiser", dossier_id, "public-comment/close")
 
 
-# --- fixtures -------------------------------------------------------------------------------------
+# --- building blocks (also for module-scoped worlds) -------------------------------------------
 
 
-@pytest.fixture(params=STORES)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return Settings(store="sqlite", data_dir=tmp_path / "data", log_format="json")
-    env: dict[str, str] = request.getfixturevalue("postgres_schema")
+def make_settings(
+    store: str, data_dir: Path, postgres_env: dict[str, str] | None = None
+) -> Settings:
+    """Settings for SQLite in ``data_dir`` or for the PostgreSQL schema of ``postgres_env``."""
+    if store == "sqlite":
+        return Settings(store="sqlite", data_dir=data_dir, log_format="json")
+    assert postgres_env is not None
+    env = postgres_env
     auth = env["POSTGRES_USER"]
     if env.get("POSTGRES_PASSWORD"):
         auth += f":{env['POSTGRES_PASSWORD']}"
@@ -244,9 +250,76 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     )
 
 
+def start_clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # Monday 09:00 in Vietnam
+
+
+def create_accounts(services: Services) -> dict[str, str]:
+    """One account per role (and five council members), each with a token: who → token."""
+    issued: dict[str, str] = {}
+    for who, (name, display_name, role, unit) in ACCOUNTS.items():
+        _, token = services.accounts.create_account(
+            name=name, display_name=display_name, roles=[role], unit=unit, by=SYSTEM
+        )
+        assert token is not None
+        issued[who] = token.token
+    return issued
+
+
+def launch_movement(services: Services) -> UUID:
+    receipt = services.movements.launch(
+        plan_number="461/KH-UBND",
+        title="Phong trào thi đua cao điểm chào mừng 20 năm thành lập tỉnh",
+        issuing_body="Ủy ban nhân dân tỉnh Đắk Nông",
+        issued_on=date(2022, 8, 11),
+        starts_on=date(2022, 8, 11),
+        ends_on=date(2026, 10, 31),
+        by=Actor("qt.admin", Role.ADMIN),
+    )
+    return receipt.id
+
+
+@contextmanager
+def open_staff(settings: Settings, clock: ManualClock | None = None) -> Iterator[Staff]:
+    """A whole world outside the function-scoped fixtures (for module-scoped setups): services
+    on ``settings``, the app, a client, the accounts and the movement; closed on exit."""
+    ticking = clock or start_clock()
+    with bootstrap(settings, clock=ticking) as ready:
+        tokens = create_accounts(ready)
+        movement = launch_movement(ready)
+        with TestClient(create_app(settings, services=ready)) as test_client:
+            yield Staff(test_client, ready, ticking, tokens, movement)
+
+
+@pytest.fixture(scope="module")
+def module_postgres_schema(postgres_database: PostgresDatabase) -> Iterator[dict[str, str]]:
+    """Like ``postgres_schema``, for a whole module: the eventsourcing env of a fresh schema."""
+    import psycopg
+    from psycopg import sql
+
+    schema = f"m_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_database.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield postgres_database.env(schema)
+    finally:
+        with psycopg.connect(postgres_database.url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=STORES)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        return make_settings("sqlite", tmp_path / "data")
+    return make_settings("postgres", tmp_path, request.getfixturevalue("postgres_schema"))
+
+
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # Monday 09:00 in Vietnam
+    return start_clock()
 
 
 @pytest.fixture
@@ -269,28 +342,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def tokens(services: Services) -> dict[str, str]:
     """One account per role (and five council members), each with a token: who → token."""
-    issued: dict[str, str] = {}
-    for who, (name, display_name, role, unit) in ACCOUNTS.items():
-        _, token = services.accounts.create_account(
-            name=name, display_name=display_name, roles=[role], unit=unit, by=SYSTEM
-        )
-        assert token is not None
-        issued[who] = token.token
-    return issued
+    return create_accounts(services)
 
 
 @pytest.fixture
 def movement_id(services: Services) -> UUID:
-    receipt = services.movements.launch(
-        plan_number="461/KH-UBND",
-        title="Phong trào thi đua cao điểm chào mừng 20 năm thành lập tỉnh",
-        issuing_body="Ủy ban nhân dân tỉnh Đắk Nông",
-        issued_on=date(2022, 8, 11),
-        starts_on=date(2022, 8, 11),
-        ends_on=date(2026, 10, 31),
-        by=Actor("qt.admin", Role.ADMIN),
-    )
-    return receipt.id
+    return launch_movement(services)
 
 
 @pytest.fixture

@@ -138,3 +138,11 @@ def test_a_closed_movement_takes_no_amendment_and_cannot_close_again() -> None:
 
 def test_a_duplicate_movement_is_named_by_its_plan_and_year() -> None:
     assert_message(DuplicateMovement("461/KH-UBND", 2026), "461/KH-UBND", "2026")
+
+
+def test_an_amendment_that_changes_nothing_is_refused() -> None:
+    movement = _launch()
+    with pytest.raises(InvalidValue) as raised:
+        movement.amend(reason="Không đổi gì", by=CHAIRMAN, at=at(LAUNCH_DAY))
+    assert "không thay đổi" in str(raised.value)
+    assert movement.version == 1
