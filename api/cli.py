@@ -551,6 +551,8 @@ def run_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> None
             workers=args.workers,
             log_config=None,  # keep our logging: uvicorn's records go through structlog
             access_log=False,  # the app logs one line per request itself
+            loop="uvloop",  # explicit: a silent fallback to asyncio was several times slower
+            http="httptools",
             server_header=False,
         )
     except SystemExit as stop:

@@ -49,7 +49,8 @@ ROLE_HEADER_DESCRIPTION = (
 MISSING_TOKEN = "Cần mã truy cập: gửi tiêu đề Authorization: Bearer kt_… (do quản trị cấp)."  # noqa: S105
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: no I/O here, so FastAPI need not hop to a worker thread for it
     services: Services = request.app.state.services
     return services
 

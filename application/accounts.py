@@ -6,14 +6,16 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import ApplicationError, NotFound, PermissionDenied
-from application.store import Receipt, Store
+from application.store import Clock, Receipt, Store, utc_now
 from domain.accounts import AccountDirectory, DuplicateAccount, UserAccount, check_account_name
 from domain.shared import ROLE_LABELS, Actor, Role
 
@@ -100,6 +102,29 @@ def _view(account: UserAccount) -> AccountView:
 
 
 class Accounts(Store):
+    """Accounts and tokens. Authentication may keep a verified token for a few seconds
+    (``auth_cache_seconds``) to spare a database read per request: a token revoked in another
+    process keeps working for at most that long; in this process it stops at once."""
+
+    MAX_CACHED_TOKENS = 10_000
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        clock: Clock = utc_now,
+        share_with: Store | None = None,
+        auth_cache_seconds: float = 0,
+    ) -> None:
+        super().__init__(env, clock=clock, share_with=share_with)
+        self._auth_ttl = auth_cache_seconds
+        self._auth_cache: dict[str, tuple[float, UserAccount]] = {}
+        self._auth_lock = threading.Lock()
+
+    def _forget_tokens(self) -> None:
+        with self._auth_lock:
+            self._auth_cache.clear()
+
     # --- administration -------------------------------------------------------------------
 
     def create_account(
@@ -148,6 +173,7 @@ class Accounts(Store):
         account = self._account(name)
         account.grant_role(role, by=by, at=self.now())
         self._commit(account)
+        self._forget_tokens()
         return _view(account)
 
     def revoke_role(self, name: str, role: Role, *, by: Actor = SYSTEM) -> AccountView:
@@ -155,6 +181,7 @@ class Accounts(Store):
         account = self._account(name)
         account.revoke_role(role, by=by, at=self.now())
         self._commit(account)
+        self._forget_tokens()
         return _view(account)
 
     def issue_token(self, name: str, *, by: Actor = SYSTEM) -> IssuedToken:
@@ -172,6 +199,7 @@ class Accounts(Store):
         account = self._account(name)
         account.revoke_token(token_id, by=by, at=self.now())
         self._commit(account)
+        self._forget_tokens()
         return _view(account)
 
     def revoke_all_tokens(self, name: str, *, by: Actor = SYSTEM) -> AccountView:
@@ -182,6 +210,7 @@ class Accounts(Store):
             account.revoke_token(token_id, by=by, at=at)
         if account.pending_events:
             self._commit(account)
+        self._forget_tokens()
         return _view(account)
 
     def disable(self, name: str, *, reason: str, by: Actor = SYSTEM) -> AccountView:
@@ -190,6 +219,7 @@ class Accounts(Store):
         account = self._account(name)
         account.disable(reason=reason, by=by, at=self.now())
         self._commit(account)
+        self._forget_tokens()
         return _view(account)
 
     # --- queries --------------------------------------------------------------------------
@@ -217,13 +247,7 @@ class Accounts(Store):
         match = _TOKEN.match(token)
         if match is None:
             raise Unauthenticated("Mã truy cập không đúng định dạng (kt_…).")
-        account_hex, token_id, secret = match.groups()
-        account = self._load_optional(UserAccount, UUID(hex=account_hex))
-        stored = account.tokens.get(token_id) if account is not None else None
-        if account is None or stored is None or account.disabled:
-            raise Unauthenticated()
-        if not hmac.compare_digest(stored, _hash(secret)):
-            raise Unauthenticated()
+        account = self._verified_account(token, *match.groups())
         roles = sorted(account.roles)
         if role is None:
             if not roles:
@@ -241,6 +265,28 @@ class Accounts(Store):
         return Principal(_view(account), account.actor(chosen))
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _verified_account(
+        self, token: str, account_hex: str, token_id: str, secret: str
+    ) -> UserAccount:
+        key = _hash(token)
+        if self._auth_ttl:
+            with self._auth_lock:
+                hit = self._auth_cache.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+        account = self._load_optional(UserAccount, UUID(hex=account_hex))
+        stored = account.tokens.get(token_id) if account is not None else None
+        if account is None or stored is None or account.disabled:
+            raise Unauthenticated()
+        if not hmac.compare_digest(stored, _hash(secret)):
+            raise Unauthenticated()
+        if self._auth_ttl:
+            with self._auth_lock:
+                if len(self._auth_cache) >= self.MAX_CACHED_TOKENS:
+                    self._auth_cache.clear()
+                self._auth_cache[key] = (time.monotonic() + self._auth_ttl, account)
+        return account
 
     def _new_token(self, account: UserAccount, by: Actor) -> tuple[str, str]:
         token_id = secrets.token_hex(6)

@@ -87,7 +87,12 @@ def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
         dossiers = Dossiers(
             env, rulebooks=rulebooks, calendar=calendar, clock=clock, share_with=movements
         )
-        accounts = Accounts(env, clock=clock, share_with=movements)
+        accounts = Accounts(
+            env,
+            clock=clock,
+            share_with=movements,
+            auth_cache_seconds=settings.auth_cache_seconds,
+        )
         idempotency = Idempotency(env, clock=clock, share_with=movements)
     except BaseException:
         movements.close()

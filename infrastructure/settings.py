@@ -142,6 +142,7 @@ class Settings(BaseSettings):
     calendar_file: Path | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+    auth_cache_seconds: int = Field(default=5, ge=0, le=60)
 
     # --- field checks -------------------------------------------------------------------------
 

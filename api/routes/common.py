@@ -91,7 +91,7 @@ def api_router(prefix: str, tag: str) -> APIRouter:
     return APIRouter(prefix=prefix, tags=[tag], route_class=StrictRoute)
 
 
-def expected_version(
+async def expected_version(  # no I/O: run on the event loop, not in a worker thread
     if_match: Annotated[
         str | None,
         Header(

@@ -53,12 +53,13 @@ def account_out(view: AccountView) -> AccountOut:
 
 
 @me_router.get("/me", response_model=MeOut, responses=problems(401, 403, 422))
-def me(identified: Identified) -> MeOut:
+def me(identified: Identified, services: ServicesDep) -> MeOut:
     """The calling account: name, display name, unit, roles, the role acted in, token ids.
 
     An account with several roles may call it without X-Role (acting_role is then null)."""
     principal, acting = identified
-    account = principal.account
+    # Read afresh: authentication may have used a few-seconds-old copy of the account.
+    account = services.accounts.get_account(principal.account.name)
     return MeOut(
         name=account.name,
         display_name=account.display_name,

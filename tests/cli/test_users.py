@@ -46,7 +46,9 @@ def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def services(data_dir: Path) -> Iterator[Services]:
-    with bootstrap(Settings(data_dir=data_dir)) as opened:
+    """Another process than the CLI's: without the authentication cache, so that what the CLI
+    revokes shows at once (with it, after at most auth_cache_seconds)."""
+    with bootstrap(Settings(data_dir=data_dir, auth_cache_seconds=0)) as opened:
         yield opened
 
 
