@@ -20,8 +20,9 @@ What it does:
    event loop (httptools and uvloop, both installed) and the options ``khenthuong serve`` uses
    (no uvicorn access log, no server header, our JSON request log at INFO),
    ``KHENTHUONG_STORE=postgres`` with the default pool; waits for ``/readyz``;
-3. drives the flow for N dossiers over HTTP with httpx from C client threads (one keep-alive
-   ``httpx.Client`` per thread), and the same flow called directly on the ``Dossiers``
+3. drives the flow for N dossiers over HTTP from C client threads (one keep-alive connection
+   per thread: the standard library's http.client by default, ``--client httpx`` for httpx,
+   which takes about three times the client CPU away from a server on the same two cores), and the same flow called directly on the ``Dossiers``
    application from C threads sharing one set of services (as a server process does), on the
    same kind of store, and prints per command the count, requests per second, mean and
    p50/p95/p99 latency, the totals, the ratio HTTP/direct and the verdict on the targets.
@@ -80,6 +81,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == REPO_ROOT / "bench":
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
+import http.client  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import mmap  # noqa: E402
@@ -96,6 +98,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+import urllib.parse  # noqa: E402
 import uuid  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from collections.abc import Callable, Mapping, Sequence  # noqa: E402
@@ -671,6 +674,68 @@ class DirectExecutor:
         pass
 
 
+class LeanResponse:
+    def __init__(self, status_code: int, headers: dict[str, str], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class LeanClient:
+    """A keep-alive HTTP/1.1 client on the standard library's http.client: about a third of
+    httpx's CPU per request, which matters when clients and server share two cores."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        self._host = parsed.hostname or "127.0.0.1"
+        self._port = parsed.port or 80
+        self._timeout = timeout
+        self._conn = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+
+    def _send(
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> LeanResponse:
+        all_headers = {"Accept": "application/json", **headers}
+        if body is not None:
+            all_headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            try:
+                self._conn.request(method, path, body=body, headers=all_headers)
+                raw = self._conn.getresponse()
+                content = raw.read()
+            except (http.client.HTTPException, ConnectionError):
+                self._conn.close()
+                self._conn = self._connect()
+                if attempt == 2:
+                    raise
+                continue
+            return LeanResponse(raw.status, {k.lower(): v for k, v in raw.getheaders()}, content)
+        raise AssertionError("unreachable")
+
+    def post(self, path: str, *, json: Any, headers: Mapping[str, str]) -> LeanResponse:
+        return self._send("POST", path, _json_bytes(json), headers)
+
+    def get(self, path: str, *, headers: Mapping[str, str]) -> LeanResponse:
+        return self._send("GET", path, None, headers)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
 class HttpExecutor:
     def __init__(
         self,
@@ -679,13 +744,18 @@ class HttpExecutor:
         latencies: Latencies,
         deadline: float,
         timeout: float,
+        lean: bool = False,
     ) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=timeout)
+        self.client: Any = (
+            LeanClient(base_url, timeout)
+            if lean
+            else httpx.Client(base_url=base_url, timeout=timeout)
+        )
         self.auth = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
         self.latencies = latencies
         self.deadline = deadline
 
-    def _check(self, response: httpx.Response, expected: int, what: str) -> None:
+    def _check(self, response: Any, expected: int, what: str) -> None:
         if response.status_code != expected:
             raise BenchFailure(
                 f"{what}: HTTP {response.status_code} instead of {expected}: {response.text[:600]}"
@@ -1181,7 +1251,12 @@ def one_run(
         if side.mode == HTTP:
             assert server is not None
             return HttpExecutor(
-                server.base_url, side.tokens, latencies, deadline, args.request_timeout
+                server.base_url,
+                side.tokens,
+                latencies,
+                deadline,
+                args.request_timeout,
+                lean=args.client == "lean",
             )
         return DirectExecutor(side.services, latencies, deadline)
 
@@ -1345,7 +1420,8 @@ def machine_info(database: Database, args: argparse.Namespace) -> list[str]:
         f"store        : {database.describe()}",
         f"server       : uvicorn, {args.workers} worker process(es), --http {args.http} "
         f"--loop {args.loop}, JSON request log at INFO; extra env {args.server_env or '{}'}",
-        f"clients      : {args.clients} threads, one keep-alive httpx.Client each",
+        f"clients      : {args.clients} threads, one keep-alive "
+        f"{'http.client connection' if args.client == 'lean' else 'httpx.Client'} each",
     ]
 
 
@@ -1542,6 +1618,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=200, help="dossiers per measured run (200)")
     parser.add_argument("--clients", type=int, default=4, help="client threads (4)")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="HTTP client library of the client threads: the standard library's http.client "
+        "(lean, default: least CPU taken from the server on a shared machine) or httpx",
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
     parser.add_argument("--reps", type=int, default=1, help="measured runs per side (1)")
     parser.add_argument("--warmup", type=int, default=None, help="warm-up dossiers (4 x clients)")
