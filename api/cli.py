@@ -42,7 +42,7 @@ from application.demo import (
     load_demo,
 )
 from application.errors import ApplicationError, NotFound
-from application.history import PRIVATE_EVENT_FIELDS, REDACTED, HistoryEntry
+from application.history import HistoryEntry, redact_private
 from domain.accounts import ACCOUNT_NAME, STAFF_ROLES, DuplicateAccount
 from domain.dossier import Status
 from domain.errors import DomainError, RulebookError
@@ -100,14 +100,6 @@ def _day(value: Any) -> str:
 def _clip(text: str, width: int = SUMMARY_WIDTH) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= width else line[: width - 1].rstrip() + "…"
-
-
-def _redact(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Personal fields are never printed, whoever runs the command."""
-    return {
-        key: (REDACTED if key in PRIVATE_EVENT_FIELDS and value is not None else value)
-        for key, value in data.items()
-    }
 
 
 def _council_result(data: Mapping[str, Any]) -> str:
@@ -168,7 +160,7 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
 
 def summarize(entry: HistoryEntry) -> str:
     """One line saying what the event recorded (private fields never appear)."""
-    data = _redact(entry.data)
+    data = redact_private(entry.data)  # never printed, whoever runs the command
     summary = _SUMMARIES.get(entry.event)
     if summary is not None:
         try:

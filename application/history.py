@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,12 +51,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+def redact_private(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of event data with its personal fields hidden."""
+    return {
+        key: REDACTED if key in PRIVATE_EVENT_FIELDS and value is not None else value
+        for key, value in data.items()
+    }
+
+
 def event_data(event: Any, *, include_private: bool) -> dict[str, Any]:
     data = {key: value for key, value in vars(event).items() if key not in _ENVELOPE}
     if not include_private:
-        for key in PRIVATE_EVENT_FIELDS & data.keys():
-            if data[key] is not None:
-                data[key] = REDACTED
+        data = redact_private(data)
     return {key: plain(value) for key, value in data.items()}
 
 
