@@ -72,6 +72,8 @@ class Store(Application[UUID]):
             )
         self.clock = clock
         self._share_with = share_with
+        self.on_commit: Callable[[int], None] | None = None
+        """Told the log position of every commit (wakes this process's projection runner)."""
         super().__init__(env=dict(env))
 
     # Settings come only from the explicit env (built from KHENTHUONG_ settings), never from
@@ -127,7 +129,10 @@ class Store(Application[UUID]):
     def _commit(self, main: Aggregate, *others: Aggregate | None) -> Receipt:
         recordings: list[Recording[UUID]] = self.save(main, *others)
         position = max((r.notification.id for r in recordings), default=0)
-        return Receipt(id=main.id, version=main.version, position=position or self.max_position())
+        position = position or self.max_position()
+        if self.on_commit is not None:
+            self.on_commit(position)
+        return Receipt(id=main.id, version=main.version, position=position)
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0

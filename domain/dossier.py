@@ -169,6 +169,15 @@ def check_document_number(value: str, suffix: str) -> str:
 
 
 @dataclass(frozen=True)
+class StageSpan:
+    """A stage the dossier has left: its status, when it entered and when it left."""
+
+    status: Status
+    entered_at: datetime
+    left_at: datetime
+
+
+@dataclass(frozen=True)
 class Deadline:
     """The legal clock of the current stage, counted in working days."""
 
@@ -406,6 +415,8 @@ class Dossier(Aggregate):
         self.documents = list(documents)
         self.prior_titles = list(prior_titles)
         self.status = Status.SUBMITTED
+        self.status_since: datetime = self.created_on
+        self.stages: list[StageSpan] = []
         self.submitted_on = local_date(self.created_on)
         self.submitters = {by.user_id}
         self.returned_from: Status | None = None
@@ -435,6 +446,7 @@ class Dossier(Aggregate):
         self.central_decision_number: str | None = None
         self.central_decision_date: date | None = None
         self.revocation_number: str | None = None
+        self.revocation_date: date | None = None
         self.revocation_grounds: Grounds | None = None
         self.ended_reason: str | None = None
         # The legal clock: started at submission (or when public comment closed), paused while
@@ -469,7 +481,7 @@ class Dossier(Aggregate):
     @event(ReturnedForSupplement)
     def _on_returned(self, missing: list[str], note: str, by: Actor, timestamp: datetime) -> None:
         self.returned_from = self.status
-        self.status = Status.RETURNED
+        self._enter(Status.RETURNED, timestamp)
         self.missing = list(missing)
         self._pause(local_date(timestamp))
 
@@ -491,7 +503,7 @@ class Dossier(Aggregate):
         self, documents: list[DocumentRef], note: str, by: Actor, timestamp: datetime
     ) -> None:
         self.documents.extend(documents)
-        self.status = self.returned_from or Status.SUBMITTED
+        self._enter(self.returned_from or Status.SUBMITTED, timestamp)
         self.returned_from = None
         self.missing = []
         self.submitters.add(by.user_id)
@@ -518,7 +530,7 @@ class Dossier(Aggregate):
 
     @event(PublicCommentOpened)
     def _on_comment_opened(self, closes_on: date, by: Actor, timestamp: datetime) -> None:
-        self.status = Status.PUBLIC_COMMENT
+        self._enter(Status.PUBLIC_COMMENT, timestamp)
         self.comment_opened_on = local_date(timestamp)
         self.comment_closes_on = closes_on
 
@@ -597,7 +609,7 @@ class Dossier(Aggregate):
 
     @event(PublicCommentClosed)
     def _on_comment_closed(self, by: Actor, timestamp: datetime) -> None:
-        self.status = Status.COMMENT_CLOSED
+        self._enter(Status.COMMENT_CLOSED, timestamp)
         self.comment_closed_on = local_date(timestamp)
         self.clock_started_on = local_date(timestamp)
 
@@ -621,7 +633,7 @@ class Dossier(Aggregate):
     def _on_held(self, kind: HoldKind, reason: str, by: Actor, timestamp: datetime) -> None:
         self.held_from = self.status
         self.hold_kind = HoldKind(kind)
-        self.status = Status.HELD
+        self._enter(Status.HELD, timestamp)
         self._pause(local_date(timestamp))
 
     def lift_hold(self, *, outcome: str, by: Actor, at: datetime) -> None:
@@ -638,7 +650,7 @@ class Dossier(Aggregate):
 
     @event(HoldLifted)
     def _on_hold_lifted(self, outcome: str, by: Actor, timestamp: datetime) -> None:
-        self.status = self.held_from or Status.SUBMITTED
+        self._enter(self.held_from or Status.SUBMITTED, timestamp)
         self.held_from = None
         self.hold_kind = None
         self._resume(local_date(timestamp))
@@ -694,11 +706,11 @@ class Dossier(Aggregate):
         self.answers = dict(answers)
         self.appraised_on = local_date(timestamp)
         if not qualified:
-            self.status = Status.NOT_QUALIFIED
+            self._enter(Status.NOT_QUALIFIED, timestamp)
         elif self.award.council_required:
-            self.status = Status.AWAITING_COUNCIL
+            self._enter(Status.AWAITING_COUNCIL, timestamp)
         else:
-            self.status = Status.AWAITING_DECISION
+            self._enter(Status.AWAITING_DECISION, timestamp)
 
     # --- council --------------------------------------------------------------------------
 
@@ -722,7 +734,7 @@ class Dossier(Aggregate):
     def _on_council_opened(
         self, members: list[str], meeting_on: date, by: Actor, timestamp: datetime
     ) -> None:
-        self.status = Status.COUNCIL_VOTING
+        self._enter(Status.COUNCIL_VOTING, timestamp)
         self.council_members = list(members)
         self.council_meeting_on = meeting_on
 
@@ -819,7 +831,9 @@ class Dossier(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.council_result = result
-        self.status = Status.AWAITING_DECISION if result.passed else Status.NOT_RECOMMENDED
+        self._enter(
+            Status.AWAITING_DECISION if result.passed else Status.NOT_RECOMMENDED, timestamp
+        )
 
     # --- party opinion and decisions ------------------------------------------------------
 
@@ -886,7 +900,7 @@ class Dossier(Aggregate):
     def _on_approved(
         self, decision_number: str, decision_date: date, by: Actor, timestamp: datetime
     ) -> None:
-        self.status = Status.APPROVED
+        self._enter(Status.APPROVED, timestamp)
         self.decision_number = decision_number
         self.decision_date = decision_date
         self.decided_by = by.user_id
@@ -910,7 +924,7 @@ class Dossier(Aggregate):
     def _on_rejected(
         self, reason: str, notice_number: str, notice_date: date, by: Actor, timestamp: datetime
     ) -> None:
-        self.status = Status.REJECTED
+        self._enter(Status.REJECTED, timestamp)
         self.ended_reason = reason
         self.decided_by = by.user_id
 
@@ -940,7 +954,7 @@ class Dossier(Aggregate):
     def _on_forwarded(
         self, submission_number: str, submission_date: date, by: Actor, timestamp: datetime
     ) -> None:
-        self.status = Status.FORWARDED
+        self._enter(Status.FORWARDED, timestamp)
         self.submission_number = submission_number
         self.submission_date = submission_date
         self.decided_by = by.user_id
@@ -987,7 +1001,7 @@ class Dossier(Aggregate):
         self.central_decision_number = decision_number
         self.central_decision_date = decision_date
         conferred = self.central_outcome is CentralOutcome.CONFERRED
-        self.status = Status.CONFERRED if conferred else Status.DECLINED
+        self._enter(Status.CONFERRED if conferred else Status.DECLINED, timestamp)
 
     # --- withdrawal and revocation --------------------------------------------------------
 
@@ -1007,7 +1021,7 @@ class Dossier(Aggregate):
         if self.paused_since is not None:
             self.pause_count = 1
             self._resume(local_date(timestamp))
-        self.status = Status.WITHDRAWN
+        self._enter(Status.WITHDRAWN, timestamp)
         self.ended_reason = reason
 
     def revoke(
@@ -1051,9 +1065,10 @@ class Dossier(Aggregate):
         by: Actor,
         timestamp: datetime,
     ) -> None:
-        self.status = Status.REVOKED
+        self._enter(Status.REVOKED, timestamp)
         self.revocation_grounds = Grounds(grounds)
         self.revocation_number = decision_number
+        self.revocation_date = decision_date
 
     # --- the legal clock ------------------------------------------------------------------
 
@@ -1128,6 +1143,13 @@ class Dossier(Aggregate):
             raise InvalidDocumentDate("không thể trước ngày trình hồ sơ")
 
     # --- helpers (mutators' bookkeeping; never raise) --------------------------------------
+
+    def _enter(self, status: Status, timestamp: datetime) -> None:
+        """Move to a stage, closing the current one (for the time-in-stage statistics)."""
+        if status is not self.status:
+            self.stages.append(StageSpan(self.status, self.status_since, timestamp))
+            self.status_since = timestamp
+        self.status = status
 
     def _pause(self, day: date) -> None:
         if self.pause_count == 0:

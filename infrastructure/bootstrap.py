@@ -15,6 +15,7 @@ from domain.rulebook import RulebookHistory
 from infrastructure.calendar import VietnamCalendar, load_swaps
 from infrastructure.rulebook_files import build_rulebook_history
 from infrastructure.settings import Settings
+from infrastructure.views.service import Projections
 
 __all__ = ["Services", "StorageUnavailable", "bootstrap"]
 
@@ -35,9 +36,12 @@ class Services:
     calendar: VietnamCalendar
     rulebooks: RulebookHistory
     settings: Settings
+    projections: Projections
 
     def close(self) -> None:
-        """Release the store's connections (the other applications share the movements' store)."""
+        """Stop the projection runner, then release the store's connections (the other
+        applications share the movements' store)."""
+        self.projections.stop()
         self.movements.close()
 
     def __enter__(self) -> Services:
@@ -70,7 +74,9 @@ def _prepare_sqlite_folder(settings: Settings) -> None:
         ) from None
 
 
-def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
+def bootstrap(
+    settings: Settings, *, clock: Clock = utc_now, run_projections: bool | None = None
+) -> Services:
     """Read the calendar and rulebook files, open the store, and build the applications.
 
     Raises the loaders' own errors for bad files (``CalendarFileError``, ``RulebookError``),
@@ -94,6 +100,19 @@ def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
             auth_cache_seconds=settings.auth_cache_seconds,
         )
         idempotency = Idempotency(env, clock=clock, share_with=movements)
+        projections = Projections(
+            movements,
+            calendar,
+            postgres_conninfo=settings.postgres_conninfo(),
+            batch_size=settings.projection_batch_size,
+            cache_size=settings.projection_cache_size,
+        )
+        if settings.create_tables:
+            projections.setup()
+        for application in (movements, dossiers, accounts, idempotency):
+            application.on_commit = projections.notify
+        if settings.run_projections if run_projections is None else run_projections:
+            projections.start()
     except BaseException:
         movements.close()
         raise
@@ -106,4 +125,5 @@ def bootstrap(settings: Settings, *, clock: Clock = utc_now) -> Services:
         calendar=calendar,
         rulebooks=rulebooks,
         settings=settings,
+        projections=projections,
     )

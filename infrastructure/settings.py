@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
     auth_cache_seconds: int = Field(default=5, ge=0, le=60)
+    run_projections: bool = True
+    """Run the view projections inside this process (off when ``khenthuong projections run``
+    serves them for several API processes)."""
+    projection_batch_size: int = Field(default=2_000, ge=1, le=100_000)
+    projection_cache_size: int = Field(default=20_000, ge=100, le=10_000_000)
+    read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+    """How long a read with ``?after=POSITION`` waits for the views before answering 503."""
+    ready_max_lag_events: int = Field(default=1_000, ge=0, le=100_000_000)
+    """``/readyz`` reports not ready while a view is more events than this behind the log."""
 
     # --- field checks -------------------------------------------------------------------------
 
@@ -239,6 +248,22 @@ class Settings(BaseSettings):
         if self.postgres_url is None:
             raise ValueError("chưa cấu hình KHENTHUONG_POSTGRES_URL")
         return parse_postgres_url(self.postgres_url.get_secret_value())
+
+    def postgres_conninfo(self) -> str | None:
+        """A libpq connection string for the process's own connections (locks, LISTEN)."""
+        if self.store != "postgres":
+            return None
+        from psycopg.conninfo import make_conninfo
+
+        target = self.postgres_target()
+        return make_conninfo(
+            dbname=target.dbname,
+            host=target.host,
+            port=str(target.port),
+            user=target.user,
+            password=target.password,
+            connect_timeout=str(self.postgres_connect_timeout),
+        )
 
     def store_description(self) -> str:
         """Where the events are kept, safe to show to people and to log (no password)."""

@@ -1,0 +1,327 @@
+"""The batched projection runner: follow the stored log, fold aggregates, write view changes.
+
+One runner serves several views from one read of the log. Each batch reads up to
+``batch_size`` notifications, decodes each event once, folds it into the aggregate it belongs
+to (kept in a bounded cache; a miss loads the aggregate at the version before the event), and
+then asks each view for the rows of every aggregate the batch touched. The sink writes all the
+views' rows and their tracking positions in one transaction, so each event is applied exactly
+once: a crash before the commit leaves the views and their positions as they were.
+
+Views may stand at different positions (one was just added or rebuilt). A batch never spans a
+view's position: it ends there, so a view either takes the whole batch or none of it, and its
+counters always start from the state at its own position.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from application.projections.schema import TableChanges, ViewChanges, merge_deltas
+from application.projections.views import View
+from application.store import Store, replay
+
+
+class PositionMoved(Exception):
+    """A view's stored position is not where this runner left it (another writer moved it,
+    e.g. a rebuild swapped in new tables): the runner starts again from the stored positions."""
+
+
+class ViewSink(Protocol):
+    """Where the views live (SQLite or PostgreSQL tables)."""
+
+    def positions(self, views: Sequence[str]) -> dict[str, int]:
+        """Each view's tracked position (0 when it has none yet)."""
+        ...
+
+    def write(self, changes: Sequence[ViewChanges]) -> None:
+        """Write every view's changes and its new position in one transaction.
+
+        Raises ``PositionMoved`` (and writes nothing) when a view's stored position is not
+        the ``start`` of its changes."""
+        ...
+
+
+def event_topics(kinds: Iterable[type[Aggregate]]) -> dict[str, type[Aggregate]]:
+    """The stored topic of every event class of the given aggregates."""
+    topics: dict[str, type[Aggregate]] = {}
+    for kind in kinds:
+        for value in vars(kind).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Aggregate.Event)
+                and value.__qualname__.startswith(kind.__name__ + ".")
+            ):
+                topics[get_topic(value)] = kind
+    return topics
+
+
+@dataclass
+class ViewStats:
+    """Counters for one view, read by the metrics endpoint."""
+
+    events: int = 0
+    batches: int = 0
+    errors: int = 0
+    position: int = 0
+    last_event_at: float | None = None
+    """When the last applied event was recorded (seconds since the epoch)."""
+
+
+@dataclass
+class RunnerStats:
+    views: dict[str, ViewStats] = field(default_factory=dict)
+    head: int = 0
+    """The log's last position when last looked at."""
+    loads: int = 0
+    """Aggregates loaded from the store on a cache miss."""
+
+
+class AggregateCache:
+    """The aggregates as of the runner's position; bounded, least recently used dropped."""
+
+    def __init__(self, store: Store, size: int) -> None:
+        self._store = store
+        self._size = max(1, size)
+        self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self.loads = 0
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def before(self, event: Any) -> Aggregate | None:
+        """The aggregate as it was just before ``event``."""
+        aggregate = self._items.get(event.originator_id)
+        if aggregate is not None:
+            self._items.move_to_end(event.originator_id)
+            return aggregate
+        if event.originator_version == 1:
+            return None
+        self.loads += 1
+        loaded: Aggregate = self._store.repository.get(
+            event.originator_id, version=event.originator_version - 1, projector_func=replay
+        )
+        return loaded
+
+    def put(self, aggregate: Aggregate) -> None:
+        self._items[aggregate.id] = aggregate
+        self._items.move_to_end(aggregate.id)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+@dataclass
+class _Touched:
+    kind: type[Aggregate]
+    snapshots: dict[str, Any]
+    aggregate: Any = None
+    """Held here for the whole batch, whatever the cache drops."""
+
+
+class Runner:
+    """Brings a set of views up to date with the stored log, batch by batch."""
+
+    def __init__(
+        self,
+        store: Store,
+        views: Sequence[View],
+        sink: ViewSink,
+        *,
+        batch_size: int = 2_000,
+        cache_size: int = 20_000,
+    ) -> None:
+        if not views:
+            raise ValueError("a runner needs at least one view")
+        self.store = store
+        self.views = list(views)
+        self.sink = sink
+        self.batch_size = batch_size
+        self._kinds: dict[str, type[Aggregate]] = event_topics(
+            {kind for view in self.views for kind in view.kinds}
+        )
+        self._topics = sorted(self._kinds)
+        self._cache = AggregateCache(store, cache_size)
+        self._positions: dict[str, int] | None = None
+        self.stats = RunnerStats(views={v.name: ViewStats() for v in self.views})
+        self._lock = threading.Lock()
+
+    @property
+    def view_names(self) -> list[str]:
+        return [v.name for v in self.views]
+
+    def positions(self) -> dict[str, int]:
+        """Where each view stands (as last loaded or written by this runner)."""
+        with self._lock:
+            return dict(self._load_positions())
+
+    def _load_positions(self) -> dict[str, int]:
+        if self._positions is None:
+            self._positions = self.sink.positions(self.view_names)
+            self._cache.clear()
+            for name, position in self._positions.items():
+                self.stats.views[name].position = position
+        return self._positions
+
+    def reset(self) -> None:
+        """Forget the cache and re-read the stored positions before the next batch."""
+        with self._lock:
+            self._positions = None
+            self._cache.clear()
+
+    def step(self) -> int:
+        """Apply one batch; returns the number of log positions it covered (0: up to date)."""
+        with self._lock:
+            try:
+                return self._step()
+            except PositionMoved:
+                self._positions = None
+                self._cache.clear()
+                return 0
+            except BaseException:
+                # The cache may hold events the sink did not commit: start again from the
+                # stored positions.
+                self._positions = None
+                self._cache.clear()
+                for stats in self.stats.views.values():
+                    stats.errors += 1
+                raise
+
+    def run_until_caught_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply batches until the views reach the log's end; returns the final position."""
+        while True:
+            covered = self.step()
+            if progress is not None:
+                progress(min(self.positions().values()), self.stats.head)
+            if covered == 0:
+                return min(self.positions().values())
+
+    def run_forever(
+        self,
+        stop: threading.Event,
+        wait: Callable[[float], object],
+        *,
+        idle: float = 1.0,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Keep the views up to date until ``stop`` is set; ``wait`` sleeps until new events
+        may have arrived (or ``idle`` seconds pass)."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                covered = self.step()
+            except Exception as error:  # the loop survives a failing database
+                if on_error is not None:
+                    on_error(error)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.1
+            if covered == 0:
+                wait(idle)
+
+    # --- one batch ----------------------------------------------------------------------
+
+    def _step(self) -> int:
+        positions = self._load_positions()
+        recorder = self.store.recorder
+        head = recorder.max_notification_id() or 0
+        self.stats.head = head
+        start = min(positions.values())
+        if start >= head:
+            return 0
+        stop = head
+        for position in positions.values():
+            if start < position < stop:
+                stop = position
+        notifications = recorder.select_notifications(
+            start=start + 1, limit=self.batch_size, stop=stop, topics=self._topics
+        )
+        end = notifications[-1].id if len(notifications) >= self.batch_size else stop
+        active = [v for v in self.views if positions[v.name] == start]
+        changes = self._changes(notifications, active, start, end)
+        self.sink.write(changes)
+        last_at = self._last_event_time(notifications)
+        for view in active:
+            positions[view.name] = end
+            stats = self.stats.views[view.name]
+            stats.position = end
+            stats.events += len(notifications)
+            stats.batches += 1
+            if last_at is not None:
+                stats.last_event_at = last_at
+        self.stats.loads = self._cache.loads
+        return end - start
+
+    def _last_event_time(self, notifications: Sequence[Notification]) -> float | None:
+        if not notifications:
+            return None
+        event = self.store.mapper.to_domain_event(notifications[-1])
+        stamp = getattr(event, "timestamp", None)
+        return stamp.timestamp() if stamp is not None else None
+
+    def _changes(
+        self,
+        notifications: Sequence[Notification],
+        active: Sequence[View],
+        start: int,
+        end: int,
+    ) -> list[ViewChanges]:
+        to_domain_event = self.store.mapper.to_domain_event
+        cache = self._cache
+        touched: dict[UUID, _Touched] = {}
+        counting = [v for v in active if any(t.counter for t in v.tables)]
+        for notification in notifications:
+            kind = self._kinds.get(notification.topic)
+            if kind is None:
+                continue
+            event: Any = to_domain_event(notification)
+            seen = touched.get(event.originator_id)
+            aggregate = seen.aggregate if seen is not None else cache.before(event)
+            if event.originator_id not in touched:
+                touched[event.originator_id] = _Touched(
+                    kind,
+                    {v.name: v.snapshot(aggregate) for v in counting if issubclass(kind, v.kinds)},
+                )
+            mutated = event.mutate(aggregate)
+            touched[event.originator_id].aggregate = mutated
+            if mutated is not None:
+                cache.put(mutated)
+        result: list[ViewChanges] = []
+        for view in active:
+            tables = {t.name: TableChanges(t) for t in view.tables}
+            for aggregate_id, touch in touched.items():
+                if touch.aggregate is None or not issubclass(touch.kind, view.kinds):
+                    continue
+                aggregate = touch.aggregate
+                for table_name, rows in view.rows(aggregate).items():
+                    changes = tables[table_name]
+                    changes.owners.add(aggregate_id)
+                    changes.rows.extend(rows)
+                if view.name in touch.snapshots:
+                    for table_name, deltas in view.deltas(
+                        touch.snapshots[view.name], aggregate
+                    ).items():
+                        merge_deltas(tables[table_name].deltas, deltas)
+            result.append(
+                ViewChanges(
+                    view=view.name,
+                    start=start,
+                    end=end,
+                    tables=tables,
+                    events=len(notifications),
+                )
+            )
+        return result
+
+
+def positions_reached(positions: Mapping[str, int]) -> int:
+    """The position every view has reached."""
+    return min(positions.values(), default=0)

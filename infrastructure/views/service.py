@@ -1,0 +1,316 @@
+"""The projections of one process: who runs which view, waking the runner, waiting for it.
+
+A process runs a view only while it holds that view's lock (a PostgreSQL session advisory lock,
+or an exclusive lock on a file next to the SQLite database), so however many API processes and
+``khenthuong projections run`` processes share a database, each view has one active runner;
+the others retry the lock every few seconds and take over if its holder stops.
+
+The runner wakes when this process commits a command (``notify``), on PostgreSQL when any
+process does (LISTEN on the event store's NOTIFY channel), and otherwise polls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from application.projections.runner import Runner
+from application.projections.views import View, build_views
+from application.store import Store
+from domain.calendar import WorkCalendar
+from infrastructure.views.database import LIVE, ViewDatabase, lock_key
+
+log = structlog.get_logger("khenthuong.projections")
+
+LOCK_RETRY_SECONDS = 5.0
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class ViewStatus:
+    name: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    running_here: bool
+    events_applied: int
+    errors: int
+
+
+class _Locks:
+    """One exclusive lock per view, held for as long as this process runs the view."""
+
+    def __init__(self, store: Store, database: ViewDatabase, postgres_conninfo: str | None) -> None:
+        self._store = store
+        self._database = database
+        self._conninfo = postgres_conninfo
+        self._connection: Any = None
+        self._files: dict[str, int] = {}
+        self._held: set[str] = set()
+
+    def _sqlite_path(self) -> Path | None:
+        name = getattr(self._database.datastore.pool, "db_name", "")
+        if not name or "mode=memory" in name or ":memory:" in name:
+            return None
+        return Path(name)
+
+    def try_acquire(self, names: Sequence[str]) -> set[str]:
+        wanted = [n for n in names if n not in self._held]
+        if self._database.dialect == "postgres":
+            if self._connection is None:
+                import psycopg
+
+                self._connection = psycopg.connect(self._conninfo or "", autocommit=True)
+            for name in wanted:
+                key = lock_key(f"view:{self._database.schema}:{name}")
+                row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                if row and row[0]:
+                    self._held.add(name)
+        else:
+            path = self._sqlite_path()
+            for name in wanted:
+                if path is None:
+                    if _MEMORY_LOCKS.setdefault(
+                        (id(self._store.recorder), name), threading.Lock()
+                    ).acquire(blocking=False):
+                        self._held.add(name)
+                    continue
+                descriptor = os.open(f"{path}.view-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(descriptor)
+                    continue
+                self._files[name] = descriptor
+                self._held.add(name)
+        return set(self._held)
+
+    def release(self) -> None:
+        for name in list(self._held):
+            descriptor = self._files.pop(name, None)
+            if descriptor is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+                os.close(descriptor)
+            elif self._database.dialect == "sqlite":
+                lock = _MEMORY_LOCKS.get((id(self._store.recorder), name))
+                if lock is not None and lock.locked():
+                    lock.release()
+        self._held.clear()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
+
+_MEMORY_LOCKS: dict[tuple[int, str], threading.Lock] = {}
+
+
+class Projections:
+    """The live views of one store: tables, the runner thread (when this process runs them),
+    and the read-your-writes wait."""
+
+    def __init__(
+        self,
+        store: Store,
+        calendar: WorkCalendar,
+        *,
+        postgres_conninfo: str | None = None,
+        batch_size: int = 2_000,
+        cache_size: int = 20_000,
+        views: Sequence[View] | None = None,
+    ) -> None:
+        self.store = store
+        self.calendar = calendar
+        self.views = list(views) if views is not None else build_views(calendar)
+        self.database = ViewDatabase(store, self.views, suffix=LIVE)
+        self._conninfo = postgres_conninfo
+        self._batch_size = batch_size
+        self._cache_size = cache_size
+        self._wake = threading.Event()
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._locks = _Locks(store, self.database, postgres_conninfo)
+        self.runner: Runner | None = None
+        self.on_error: Callable[[BaseException], None] | None = None
+
+    def view(self, name: str) -> View:
+        for view in self.views:
+            if view.name == name:
+                return view
+        raise KeyError(name)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def setup(self) -> list[str]:
+        """Create the live tables (a view of an older version is emptied, to be rebuilt)."""
+        return self.database.setup()
+
+    def start(self) -> None:
+        """Run the views this process can lock, in a background thread, until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name="khenthuong-projections", daemon=True
+        )
+        self._thread.start()
+        if self.database.dialect == "postgres" and self._conninfo:
+            self._listener = threading.Thread(
+                target=self._listen, name="khenthuong-projections-listen", daemon=True
+            )
+            self._listener.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in (self._thread, self._listener):
+            if thread is not None:
+                thread.join(timeout=10)
+        self._thread = None
+        self._listener = None
+        self._locks.release()
+
+    def notify(self, position: int = 0) -> None:
+        """A command was committed in this process: wake the runner now."""
+        self._wake.set()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _run(self) -> None:
+        names = [v.name for v in self.views]
+        held: set[str] = set()
+        next_try = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if len(held) < len(names) and now >= next_try:
+                try:
+                    held = self._locks.try_acquire(names)
+                except Exception as error:
+                    self._report(error)
+                next_try = now + LOCK_RETRY_SECONDS
+                if held and (self.runner is None or set(self.runner.view_names) != held):
+                    self.runner = Runner(
+                        self.store,
+                        [v for v in self.views if v.name in held],
+                        self.database,
+                        batch_size=self._batch_size,
+                        cache_size=self._cache_size,
+                    )
+            if self.runner is None:
+                self._stop.wait(min(LOCK_RETRY_SECONDS, 1.0))
+                continue
+            try:
+                covered = self.runner.step()
+            except Exception as error:
+                self._report(error)
+                self._stop.wait(0.5)
+                continue
+            if covered:
+                with self._changed:
+                    self._changed.notify_all()
+                continue
+            self._sleep(POLL_SECONDS)
+
+    def _report(self, error: BaseException) -> None:
+        log.error("projection_error", error=type(error).__name__, detail=str(error)[:200])
+        if self.on_error is not None:
+            self.on_error(error)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        channel = getattr(self.store.recorder, "channel_name", None)
+        if not channel:
+            return
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo or "", autocommit=True) as connection:
+                    connection.execute(
+                        psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel))
+                    )
+                    while not self._stop.is_set():
+                        for _ in connection.notifies(timeout=1.0, stop_after=1):
+                            self._wake.set()
+            except Exception as error:
+                self._report(error)
+                self._stop.wait(1.0)
+
+    def run_until_caught_up(self) -> int:
+        """Bring every view up to date now, in this thread (tests, the CLI, start-up)."""
+        runner = Runner(
+            self.store,
+            self.views,
+            self.database,
+            batch_size=self._batch_size,
+            cache_size=self._cache_size,
+        )
+        return runner.run_until_caught_up()
+
+    # --- positions ------------------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        return self.database.positions([v.name for v in self.views])
+
+    def wait_for(
+        self, position: int, *, views: Sequence[str] | None = None, timeout: float = 2.0
+    ) -> bool:
+        """Wait until the named views (all by default) have applied ``position``."""
+        names = list(views) if views is not None else [v.name for v in self.views]
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.database.positions(names)
+            if min(current.values(), default=0) >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._wake.set()
+            with self._changed:
+                self._changed.wait(min(remaining, 0.02))
+
+    def status(self) -> list[ViewStatus]:
+        """Each view's position, how far it is behind the log, and this process's counters."""
+        head = self.store.max_position()
+        positions = self.positions()
+        runner = self.runner
+        result = []
+        for view in self.views:
+            position = positions.get(view.name, 0)
+            lag = max(0, head - position)
+            seconds = 0.0
+            if lag:
+                pending = self.store.recorder.select_notifications(start=position + 1, limit=1)
+                if pending:
+                    event = self.store.mapper.to_domain_event(pending[0])
+                    stamp = getattr(event, "timestamp", None)
+                    if stamp is not None:
+                        seconds = max(0.0, time.time() - stamp.timestamp())
+            stats = runner.stats.views.get(view.name) if runner is not None else None
+            result.append(
+                ViewStatus(
+                    name=view.name,
+                    position=position,
+                    head=head,
+                    lag_events=lag,
+                    lag_seconds=seconds,
+                    running_here=stats is not None,
+                    events_applied=stats.events if stats else 0,
+                    errors=stats.errors if stats else 0,
+                )
+            )
+        return result
