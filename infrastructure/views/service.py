@@ -244,7 +244,7 @@ class Projections:
                         psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel))
                     )
                     while not self._stop.is_set():
-                        for _ in connection.notifies(timeout=1.0, stop_after=1):
+                        for _ in connection.notifies(timeout=0.2, stop_after=1):
                             self._wake.set()
             except Exception as error:
                 self._report(error)
