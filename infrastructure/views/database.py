@@ -419,6 +419,8 @@ class ViewDatabase:
                     result[name] = value
                     continue
                 result[name] = _from_sqlite(kind, value)
+            elif isinstance(value, datetime):
+                result[name] = value.astimezone(UTC)
             else:
                 result[name] = value
         return result
@@ -501,17 +503,15 @@ class ViewDatabase:
         return True
 
 
-_MEMORY_DATASTORES: dict[int, SQLiteDatastore] = {}
-
-
 def _memory_datastore(store: Store) -> SQLiteDatastore:
-    """One in-memory SQLite database per in-memory event store (tests, examples)."""
-    key = id(store.recorder)
-    found = _MEMORY_DATASTORES.get(key)
+    """One in-memory SQLite database per in-memory event store (tests, examples), kept on the
+    store's recorder so it lives and dies with it."""
+    recorder = store.recorder
+    found = getattr(recorder, "_khenthuong_views", None)
     if found is None:
         found = SQLiteDatastore(f"file:views-{secrets.token_hex(8)}?mode=memory&cache=shared")
-        _MEMORY_DATASTORES[key] = found
-    return found
+        recorder._khenthuong_views = found  # type: ignore[attr-defined]
+    return cast(SQLiteDatastore, found)
 
 
 def _column_names(cursor: Any) -> list[str]:

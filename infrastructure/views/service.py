@@ -80,9 +80,7 @@ class _Locks:
             path = self._sqlite_path()
             for name in wanted:
                 if path is None:
-                    if _MEMORY_LOCKS.setdefault(
-                        (id(self._store.recorder), name), threading.Lock()
-                    ).acquire(blocking=False):
+                    if _memory_lock(self._store, name).acquire(blocking=False):
                         self._held.add(name)
                     continue
                 descriptor = os.open(f"{path}.view-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -103,8 +101,8 @@ class _Locks:
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
                 os.close(descriptor)
             elif self._database.dialect == "sqlite":
-                lock = _MEMORY_LOCKS.get((id(self._store.recorder), name))
-                if lock is not None and lock.locked():
+                lock = _memory_lock(self._store, name)
+                if lock.locked():
                     lock.release()
         self._held.clear()
         if self._connection is not None:
@@ -113,7 +111,18 @@ class _Locks:
             self._connection = None
 
 
-_MEMORY_LOCKS: dict[tuple[int, str], threading.Lock] = {}
+_MEMORY_LOCKS_GUARD = threading.Lock()
+
+
+def _memory_lock(store: Store, name: str) -> threading.Lock:
+    """The in-memory store's per-view locks, kept on its recorder."""
+    recorder = store.recorder
+    with _MEMORY_LOCKS_GUARD:
+        locks: dict[str, threading.Lock] | None = getattr(recorder, "_khenthuong_view_locks", None)
+        if locks is None:
+            locks = {}
+            recorder._khenthuong_view_locks = locks  # type: ignore[attr-defined]
+        return locks.setdefault(name, threading.Lock())
 
 
 class Projections:
@@ -244,7 +253,7 @@ class Projections:
                         psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel))
                     )
                     while not self._stop.is_set():
-                        for _ in connection.notifies(timeout=0.2, stop_after=1):
+                        for _ in connection.notifies(timeout=0.05, stop_after=1):
                             self._wake.set()
             except Exception as error:
                 self._report(error)
