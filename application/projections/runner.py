@@ -177,14 +177,16 @@ class Runner:
             self._cache.clear()
 
     def step(self) -> int:
-        """Apply one batch; returns the number of log positions it covered (0: up to date)."""
+        """Apply one batch; returns the number of log positions it covered, 0 only when the
+        views are up to date (a batch refused because another writer moved a view's position
+        counts as 1: look again)."""
         with self._lock:
             try:
                 return self._step()
             except PositionMoved:
                 self._positions = None
                 self._cache.clear()
-                return 0
+                return 1
             except BaseException:
                 # The cache may hold events the sink did not commit: start again from the
                 # stored positions.

@@ -93,6 +93,22 @@ class _Locks:
                 self._held.add(name)
         return set(self._held)
 
+    def check(self) -> set[str]:
+        """The views still held: a PostgreSQL session that dropped has lost its locks."""
+        if self._database.dialect == "postgres" and self._connection is not None:
+            try:
+                self._connection.execute("SELECT 1")
+            except Exception:
+                self._forget()
+        return set(self._held)
+
+    def _forget(self) -> None:
+        self._held.clear()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
     def release(self) -> None:
         for name in list(self._held):
             descriptor = self._files.pop(name, None)
@@ -185,12 +201,15 @@ class Projections:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        alive = False
         for thread in (self._thread, self._listener):
             if thread is not None:
                 thread.join(timeout=10)
+                alive = alive or thread.is_alive()
         self._thread = None
         self._listener = None
-        self._locks.release()
+        if not alive:  # a runner still writing keeps its locks (they go with the process)
+            self._locks.release()
 
     def notify(self, position: int = 0) -> None:
         """A command was committed in this process: wake the runner now."""
@@ -206,13 +225,18 @@ class Projections:
         next_try = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            if len(held) < len(names) and now >= next_try:
+            if now >= next_try:
                 try:
-                    held = self._locks.try_acquire(names)
+                    held = self._locks.check()
+                    if len(held) < len(names):
+                        held = self._locks.try_acquire(names)
                 except Exception as error:
                     self._report(error)
+                    held = self._locks.check()
                 next_try = now + LOCK_RETRY_SECONDS
-                if held and (self.runner is None or set(self.runner.view_names) != held):
+                if not held:
+                    self.runner = None
+                elif self.runner is None or set(self.runner.view_names) != held:
                     self.runner = Runner(
                         self.store,
                         [v for v in self.views if v.name in held],
