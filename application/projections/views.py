@@ -104,6 +104,10 @@ def clock_columns(dossier: Dossier, calendar: WorkCalendar) -> ClockColumns:
         due = calendar.add_working_days(started, budget)
         return ClockColumns(started, budget, None, due, False)
     paused_from = max(dossier.paused_since, started)
+    # Judged on the pause's first working day: from then on the domain's answer is the same
+    # on every working day of the pause (a day off would count the next one as paused).
+    if not calendar.is_working_day(paused_from):
+        paused_from = calendar.add_working_days(paused_from, 1)
     overdue = dossier.deadline(calendar, paused_from).overdue
     return ClockColumns(started, budget, dossier.paused_since, None, overdue)
 

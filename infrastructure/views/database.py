@@ -11,7 +11,7 @@ one transaction, while command writers are held off, so readers never see a half
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -119,6 +119,7 @@ class ViewDatabase:
             self.tracking = _SQLiteTracking(datastore)
         self.datastore: Any = datastore
         self._search_indexes = True
+        self._shared_cursor: Any = None
 
     # --- names ------------------------------------------------------------------------------
 
@@ -145,6 +146,10 @@ class ViewDatabase:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Any]:
+        if self._shared_cursor is not None:
+            # Inside ``swap_into_live``: the catch-up writes in the swap's own transaction.
+            yield self._shared_cursor
+            return
         with self.datastore.transaction(commit=write) as cursor:
             if write and self.dialect == "sqlite":
                 # Take the write lock at once, so reading the positions and writing the rows
@@ -458,11 +463,13 @@ class ViewDatabase:
 
     # --- rebuild ----------------------------------------------------------------------------
 
-    def swap_into_live(self) -> bool:
-        """Put this (rebuilt, caught-up) set of tables in place of the live ones.
+    def swap_into_live(self, catch_up: Callable[[], object] | None = None) -> bool:
+        """Put this (rebuilt) set of tables in place of the live ones.
 
-        Holds command writers off for the moment of the swap. Returns False, changing
-        nothing, if events were recorded after this set's position (catch up and retry)."""
+        Holds command writers off for the moment of the swap; ``catch_up`` (the rebuild's
+        runner) then applies the last events in the same transaction, so the swap succeeds
+        however busy the writers are. Without it, returns False, changing nothing, if events
+        were recorded after this set's position (catch up and retry)."""
         if self.suffix == LIVE:
             raise ValueError("only a rebuilt set can replace the live views")
         names = [v.name for v in self.views]
@@ -470,6 +477,13 @@ class ViewDatabase:
             self.hold_off_writers(cursor)
             head = self.head(cursor)
             mine = self._positions(cursor, names)
+            if catch_up is not None and any(position < head for position in mine.values()):
+                self._shared_cursor = cursor
+                try:
+                    catch_up()
+                finally:
+                    self._shared_cursor = None
+                mine = self._positions(cursor, names)
             if any(position < head for position in mine.values()):
                 return False
             live = ViewDatabase(self.store, self.views, suffix=LIVE)

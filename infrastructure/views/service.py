@@ -210,6 +210,7 @@ class Projections:
         self._listener = None
         if not alive:  # a runner still writing keeps its locks (they go with the process)
             self._locks.release()
+            self.runner = None
 
     def notify(self, position: int = 0) -> None:
         """A command was committed in this process: wake the runner now."""
