@@ -1,7 +1,8 @@
 """The staff API: ``create_app(settings)`` builds the FastAPI application.
 
 OpenAPI at ``/openapi.json``, interactive docs at ``/docs``, liveness at ``/healthz``, readiness
-(the store answers) at ``/readyz``, everything else under ``/api/v1`` (see docs/api.md).
+(the store answers, the views keep up) at ``/readyz``, Prometheus metrics at ``/metrics``,
+everything else under ``/api/v1`` (see docs/api.md).
 
 ``uvicorn api.app:app_from_environment --factory`` serves it with settings read from the
 ``KHENTHUONG_*`` environment variables.
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from api.idempotency import KEY as IDEMPOTENCY_KEY
 from api.idempotency import install_replay_handler
+from api.metrics import Metrics
 from api.middleware import BodyGuard, RequestContext
 from api.models import Problem
 from api.routes import ROUTERS
@@ -133,6 +135,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = ready
+    app.state.metrics = metrics = Metrics(ready.projections.status)
     install_error_handlers(app)
     install_replay_handler(app)
     for router in ROUTERS:
@@ -140,7 +143,7 @@ def create_app(
     _install_openapi(app)
     # The last added is the outermost: the request context wraps the body guard.
     app.add_middleware(BodyGuard)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, observe=metrics.observe_request)
     return app
 
 

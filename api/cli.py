@@ -1,13 +1,15 @@
 """The ``khenthuong`` command: run the web server, manage accounts, load the demo data, read a
-dossier's history.
+dossier's history, run and check the view tables (``projections``).
 
 Settings come from the environment (``KHENTHUONG_...``, see ``infrastructure.settings``).
 Errors are reported in Vietnamese on stderr, never as a traceback, with these exit codes:
 
     0  done
     1  the command could not be carried out (unknown dossier or account, a rule refused a
-       step, the port is taken, the web server could not start)
-    2  wrong usage (unknown command, malformed dossier id or account name, bad --port)
+       step, the port is taken, the web server could not start, ``projections verify``
+       found differences)
+    2  wrong usage (unknown command, malformed dossier id or account name, bad --port,
+       unknown view name)
     3  invalid configuration (settings, rulebook or calendar files)
     4  the event store cannot be reached or prepared
   141  the output pipe was closed early (as in `khenthuong demo | head`)
@@ -21,15 +23,19 @@ import importlib
 import io
 import os
 import re
+import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from importlib import metadata
 from typing import Any, NoReturn, TextIO
 from uuid import UUID
 
+import structlog
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
@@ -43,6 +49,7 @@ from application.demo import (
 )
 from application.errors import ApplicationError, NotFound
 from application.history import HistoryEntry, redact_private
+from application.projections.views import VIEW_NAMES, View
 from domain.accounts import ACCOUNT_NAME, STAFF_ROLES, DuplicateAccount
 from domain.dossier import Status
 from domain.errors import DomainError, RulebookError
@@ -51,10 +58,18 @@ from infrastructure.bootstrap import Services, StorageUnavailable, bootstrap
 from infrastructure.calendar import CalendarFileError
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, describe_settings_error
+from infrastructure.views.rebuild import (
+    REBUILD_BATCH_SIZE,
+    Difference,
+    RebuildError,
+    rebuild,
+    verify,
+)
 
 __all__ = ["main", "render_history"]
 
 AUDITOR = Actor("cli-auditor", Role.AUDITOR)
+projections_log = structlog.get_logger("khenthuong.projections")
 
 OK, FAILED, USAGE, CONFIGURATION, STORAGE = 0, 1, 2, 3, 4
 BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
@@ -555,6 +570,365 @@ def run_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> None
     print("Đã dừng máy chủ.", file=out)
 
 
+# --- the projections (view tables) ------------------------------------------------------------
+
+REBUILD_BATCH = (1, 100_000)
+LIVE_STALL_SECONDS = 15.0
+"""verify: how long the live views may stand still below the rebuilt position before a retry."""
+RUN_REPORT_SECONDS = (1, 3600)
+
+
+def _number(value: int) -> str:
+    """An integer with Vietnamese digit grouping: 1.234.567."""
+    return f"{value:,}".replace(",", ".")
+
+
+def _decimal(value: float, digits: int = 1) -> str:
+    """A decimal with a Vietnamese decimal comma: 12,3."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def _duration(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class ProgressDisplay:
+    """Log positions done out of the log's end, with the rate and the time left: a bar redrawn
+    in place on a terminal, otherwise a plain line at each quarter (for logs and pipes)."""
+
+    BAR = 30
+
+    def __init__(self, stream: TextIO, label: str, *, tty: bool | None = None) -> None:
+        self.stream = stream
+        self.label = label
+        isatty = getattr(stream, "isatty", None)
+        self.tty = tty if tty is not None else bool(callable(isatty) and isatty())
+        self.started = time.monotonic()
+        self.calls = 0
+        self.drawn = 0.0
+        self.quarter = -1
+        self.position = 0
+        self.head = 0
+
+    def __call__(self, position: int, head: int) -> None:
+        self.calls += 1
+        self.position, self.head = position, max(head, position)
+        now = time.monotonic()
+        if self.tty:
+            if now - self.drawn >= 0.1 or position >= self.head:
+                self.drawn = now
+                self.stream.write("\r" + self._line(now, bar=True) + "\x1b[K")
+                self.stream.flush()
+            return
+        quarter = 4 * position // self.head if self.head else 4
+        if quarter > self.quarter:
+            self.quarter = quarter
+            print(self._line(now, bar=False), file=self.stream, flush=True)
+
+    def _line(self, now: float, *, bar: bool) -> str:
+        done, total = self.position, self.head
+        share = done / total if total else 1.0
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else 0.0
+        text = (
+            f"{self.label}: {round(share * 100):3d}% ({_number(done)}/{_number(total)} sự kiện, "
+            f"{_number(round(rate))} sự kiện/giây, còn {_duration(left)})"
+        )
+        if not bar:
+            return text
+        filled = round(share * self.BAR)
+        return f"[{'█' * filled}{'░' * (self.BAR - filled)}] {text}"
+
+    def finish(self) -> None:
+        if self.tty and self.calls:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _selected_views(names: Sequence[str]) -> tuple[str, ...]:
+    """The named views (all when none is named), each once, in the order given."""
+    unknown = [name for name in names if name not in VIEW_NAMES]
+    if unknown:
+        raise CliError(
+            f"Không có bảng tra cứu «{', '.join(unknown)[:100]}»; chọn trong: "
+            f"{', '.join(VIEW_NAMES)} (bỏ trống: tất cả).",
+            USAGE,
+        )
+    return tuple(dict.fromkeys(names)) or VIEW_NAMES
+
+
+def _views(services: Services, names: Sequence[str]) -> list[View]:
+    return [services.projections.view(name) for name in _selected_views(names)]
+
+
+def projections_status(services: Services, out: TextIO) -> None:
+    """Each view's position, the log's end, and how far behind the view is."""
+    print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
+    rows = [
+        (
+            status.name,
+            services.projections.view(status.name).title,
+            _number(status.position),
+            _number(status.head),
+            _number(status.lag_events),
+            _decimal(status.lag_seconds),
+        )
+        for status in services.projections.status()
+    ]
+    header = ("Bảng", "Nội dung", "Vị trí", "Cuối nhật ký", "Chậm (sự kiện)", "Chậm (giây)")
+    for text in _table(header, rows, right=frozenset({2, 3, 4, 5})):
+        print(text, file=out)
+
+
+def projections_rebuild(
+    services: Services, names: Sequence[str], batch_size: int, out: TextIO, err: TextIO
+) -> None:
+    views = _views(services, names)
+    listed = ", ".join(view.name for view in views)
+    print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
+    print(
+        f"Dựng lại từ nhật ký sự kiện: {listed}. Bảng đang dùng vẫn phục vụ đến khi thay.", file=out
+    )
+    out.flush()
+    progress = ProgressDisplay(err, "Dựng lại")
+    try:
+        result = rebuild(
+            services.movements,
+            views,
+            batch_size=batch_size,
+            cache_size=services.settings.projection_cache_size,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    again = f" (bắt kịp sự kiện mới {result.swaps - 1} lần)" if result.swaps > 1 else ""
+    print(
+        f"Đã dựng lại và thay vào bảng đang dùng: {len(views)} bảng tra cứu, đến vị trí "
+        f"{_number(result.position)} của nhật ký, {_number(result.events)} sự kiện trong "
+        f"{_decimal(result.seconds)} giây{again}.",
+        file=out,
+    )
+
+
+def _live_catch_up(services: Services, names: Sequence[str]) -> Callable[[int], None]:
+    """verify's way to bring the live views forward: this process runs the views no other
+    process holds the lock of, and waits while whoever runs them makes progress."""
+    projections = services.projections
+
+    def catch_up(position: int) -> None:
+        projections.start()
+        last, since = -1, time.monotonic()
+        while not projections.wait_for(position, views=names, timeout=1.0):
+            reached = min(projections.positions()[name] for name in names)
+            if reached != last:
+                last, since = reached, time.monotonic()
+            elif time.monotonic() - since > LIVE_STALL_SECONDS:
+                return  # verify tries again, then says which views it could not compare
+
+    return catch_up
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return _clip(str(value), 80)
+
+
+def _difference_line(difference: Difference) -> str:
+    key = ", ".join(f"{name}={_shown(value)}" for name, value in difference.key.items())
+    where = f"{difference.table} [{key}]"
+    if difference.kind == "missing":
+        return f"{where}: thiếu trong bảng đang dùng (bảng dựng lại có dòng này)"
+    if difference.kind == "extra":
+        return f"{where}: thừa trong bảng đang dùng (bảng dựng lại không có dòng này)"
+    return (
+        f"{where} {difference.column}: đang dùng «{_shown(difference.live)}», "
+        f"dựng lại «{_shown(difference.rebuilt)}»"
+    )
+
+
+def projections_verify(
+    services: Services,
+    names: Sequence[str],
+    batch_size: int,
+    max_lines: int,
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    views = _views(services, names)
+    print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
+    print(
+        f"Kiểm tra {', '.join(view.name for view in views)}: dựng lại vào bảng tạm rồi so sánh "
+        "từng dòng với bảng đang dùng, ở cùng một vị trí của nhật ký.",
+        file=out,
+    )
+    out.flush()
+    progress = ProgressDisplay(err, "Dựng lại để kiểm tra")
+    try:
+        report = verify(
+            services.movements,
+            views,
+            batch_size=batch_size,
+            cache_size=services.settings.projection_cache_size,
+            progress=progress,
+            catch_up_live=_live_catch_up(services, [view.name for view in views]),
+        )
+    finally:
+        progress.finish()
+    total = report.total_differences
+    if total:
+        print("", file=out)
+        shown = report.differences[:max_lines]
+        for difference in shown:
+            print(_difference_line(difference), file=out)
+        if total > len(shown):
+            print(f"… và {_number(total - len(shown))} khác biệt nữa.", file=out)
+    print("", file=out)
+    rows = [
+        (
+            view.name,
+            _number(view.position),
+            table.table,
+            _number(table.live_rows),
+            _number(table.rebuilt_rows),
+            _number(table.differences),
+        )
+        for view in report.views
+        for table in view.tables
+    ]
+    header = ("Bảng", "Vị trí", "Bảng dữ liệu", "Dòng đang dùng", "Dòng dựng lại", "Khác biệt")
+    for text in _table(header, rows, right=frozenset({1, 3, 4, 5})):
+        print(text, file=out)
+    if total:
+        differing = " ".join(view.name for view in report.views if view.differences)
+        raise CliError(
+            f"Có {_number(total)} khác biệt giữa bảng đang dùng và bảng dựng lại từ nhật ký "
+            f"({differing}). Dựng lại bằng: khenthuong projections rebuild {differing}",
+            FAILED,
+        )
+    print(
+        f"Không có khác biệt: bảng đang dùng trùng khớp với bảng dựng lại từ nhật ký "
+        f"({_decimal(report.seconds)} giây).",
+        file=out,
+    )
+
+
+def _held(services: Services) -> tuple[str, ...]:
+    runner = services.projections.runner
+    return tuple(runner.view_names) if runner is not None else ()
+
+
+def _say_held(held: Sequence[str], out: TextIO) -> None:
+    others = [name for name in VIEW_NAMES if name not in held]
+    if not held:
+        print(
+            "Chưa giữ được khóa bảng nào: một tiến trình khác đang chạy các bảng tra cứu; "
+            "sẽ tiếp quản khi tiến trình đó dừng.",
+            file=out,
+        )
+    elif others:
+        print(
+            f"Đang chạy (giữ khóa): {', '.join(held)}. Các bảng {', '.join(others)} do tiến "
+            "trình khác chạy; sẽ tiếp quản khi tiến trình đó dừng.",
+            file=out,
+        )
+    else:
+        print(f"Đang chạy (giữ khóa): {', '.join(held)}.", file=out)
+    out.flush()
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT (Ctrl-C) ask for a clean stop (in the main thread only)."""
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGINT):
+            previous[number] = signal.signal(number, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def projections_run(
+    services: Services, report_every: float, out: TextIO, stop: threading.Event
+) -> None:
+    """Run the views this process can lock until ``stop`` is set (SIGTERM, SIGINT)."""
+    projections = services.projections
+    print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
+    print(
+        "Chạy các bảng tra cứu ở tiến trình riêng (mỗi bảng một bộ chạy trên toàn hệ thống). "
+        "Nhấn Ctrl-C hoặc gửi SIGTERM để dừng.",
+        file=out,
+    )
+    out.flush()
+    projections.start()
+    deadline = time.monotonic() + 2.0  # the first try at the locks
+    while not _held(services) and time.monotonic() < deadline and not stop.is_set():
+        stop.wait(0.05)
+    held: tuple[str, ...] | None = None
+    next_report = 0.0
+    while not stop.is_set():
+        now_held = _held(services)
+        if now_held != held:
+            held = now_held
+            _say_held(held, out)
+            projections_log.info("projections_locks", held=list(held))
+        if time.monotonic() >= next_report:
+            next_report = time.monotonic() + report_every
+            try:
+                statuses = projections.status()
+            except Exception as error:  # the runner thread reports and retries on its own
+                projections_log.warning("projections_status_failed", error=type(error).__name__)
+            else:
+                projections_log.info(
+                    "projections_progress",
+                    views={
+                        s.name: {"position": s.position, "lag_events": s.lag_events}
+                        for s in statuses
+                    },
+                    head=max((s.head for s in statuses), default=0),
+                    running_here=[s.name for s in statuses if s.running_here],
+                )
+        stop.wait(0.2)
+    print("Đang dừng bộ chạy bảng tra cứu…", file=out)
+    out.flush()
+
+
+def _run_projections(
+    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO
+) -> None:
+    # This process starts the runner itself (run) or builds scratch tables (rebuild, verify).
+    own = settings.model_copy(update={"run_projections": False})
+    action = args.projections_command
+    stop = threading.Event()
+    with _stop_on_signals(stop) if action == "run" else nullcontext():
+        with _services(own) as services:
+            try:
+                if action == "run":
+                    projections_run(services, args.report_every, out, stop)
+                elif action == "status":
+                    projections_status(services, out)
+                elif action == "rebuild":
+                    projections_rebuild(services, args.views, args.batch_size, out, err)
+                else:
+                    projections_verify(
+                        services, args.views, args.batch_size, args.max_lines, out, err
+                    )
+            except RebuildError as error:
+                raise CliError(error.message, FAILED) from None
+            except PersistenceError as error:
+                raise CliError(_storage_message(settings, error), STORAGE) from None
+        if action == "run":
+            print("Đã dừng bộ chạy bảng tra cứu.", file=out)
+
+
 # --- the parser -------------------------------------------------------------------------------
 
 
@@ -715,6 +1089,73 @@ def _add_users_parser(commands: Any) -> None:
     )
 
 
+def _add_projections_parser(commands: Any) -> None:
+    projections = commands.add_parser(
+        "projections",
+        help="bảng tra cứu (danh sách, chương trình họp, sổ khen thưởng, thống kê): chạy, xem "
+        "trạng thái, dựng lại, kiểm tra",
+        description="Các bảng tra cứu được cập nhật từ nhật ký sự kiện. Tên bảng: "
+        f"{', '.join(VIEW_NAMES)}.",
+    )
+    actions = projections.add_subparsers(dest="projections_command", metavar="VIỆC", required=True)
+    run = actions.add_parser(
+        "run",
+        help="chạy các bảng ở tiến trình riêng (cho máy chủ chạy với "
+        "KHENTHUONG_RUN_PROJECTIONS=false)",
+        description="Chạy các bảng tra cứu ở tiền cảnh cho đến khi nhận Ctrl-C hoặc SIGTERM. Mỗi "
+        "bảng chỉ có một bộ chạy trên toàn hệ thống (khóa theo bảng): bảng đang do tiến trình khác "
+        "chạy sẽ được tiếp quản khi tiến trình đó dừng.",
+    )
+    run.add_argument(
+        "--report-every",
+        type=_bounded("--report-every", *RUN_REPORT_SECONDS),
+        default=30,
+        metavar="GIÂY",
+        help="ghi nhật ký vị trí và độ chậm của các bảng mỗi bao nhiêu giây (mặc định 30)",
+    )
+    actions.add_parser(
+        "status",
+        help="vị trí của từng bảng và độ chậm so với nhật ký",
+        description="Mỗi bảng: vị trí đã cập nhật đến, vị trí cuối của nhật ký, chậm bao nhiêu sự "
+        "kiện và bao nhiêu giây.",
+    )
+    for name, help_text, description in (
+        (
+            "rebuild",
+            "dựng lại bảng từ nhật ký rồi thay vào bảng đang dùng",
+            "Dựng lại các bảng đã nêu (mặc định: tất cả) vào bảng tạm từ toàn bộ nhật ký, rồi thay "
+            "vào bảng đang dùng trong một giao dịch: người đọc không bao giờ thấy bảng dựng dở. "
+            "Chạy được khi máy chủ đang hoạt động.",
+        ),
+        (
+            "verify",
+            "kiểm tra bảng đang dùng có trùng với bảng dựng lại từ nhật ký",
+            "Dựng lại các bảng đã nêu (mặc định: tất cả) vào bảng tạm rồi so sánh từng dòng với "
+            "bảng đang dùng ở cùng một vị trí của nhật ký; in các khác biệt. Thoát với mã 1 nếu có "
+            "khác biệt, 0 nếu không.",
+        ),
+    ):
+        action = actions.add_parser(name, help=help_text, description=description)
+        action.add_argument(
+            "views", nargs="*", metavar="BẢNG", help=f"tên bảng: {', '.join(VIEW_NAMES)}"
+        )
+        action.add_argument(
+            "--batch-size",
+            type=_bounded("--batch-size", *REBUILD_BATCH),
+            default=REBUILD_BATCH_SIZE,
+            metavar="SỐ",
+            help=f"số sự kiện mỗi giao dịch khi dựng lại (mặc định {REBUILD_BATCH_SIZE})",
+        )
+        if name == "verify":
+            action.add_argument(
+                "--max-lines",
+                type=_bounded("--max-lines", 0, 100_000),
+                default=50,
+                metavar="SỐ",
+                help="in tối đa bấy nhiêu dòng khác biệt (mặc định 50)",
+            )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="khenthuong",
@@ -782,6 +1223,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="In toàn bộ lịch sử của một hồ sơ dưới quyền thanh tra, kiểm toán.",
     )
     history.add_argument("dossier_id", metavar="MÃ_HỒ_SƠ", help="mã hồ sơ (UUID)")
+    _add_projections_parser(commands)
     return parser
 
 
@@ -830,6 +1272,9 @@ def _execute(args: argparse.Namespace, settings: Settings, out: TextIO, err: Tex
     if args.command == "serve":
         run_serve(args, settings, out)
         return
+    if args.command == "projections":
+        _run_projections(args, settings, out, err)
+        return
     with _services(settings) as services:
         try:
             if args.command == "demo":
@@ -849,6 +1294,8 @@ def _check_usage(args: argparse.Namespace) -> None:
     """What argparse cannot check: raise CliError(USAGE) before any setting is read."""
     if args.command == "history":
         _parse_id(args.dossier_id)
+    elif args.command == "projections" and args.projections_command in ("rebuild", "verify"):
+        _selected_views(args.views)
     elif args.command == "users" and args.users_command != "list":
         _check_account_name(args.name)
         if args.users_command == "add" and Role.SUBMITTER in args.role and not args.unit:

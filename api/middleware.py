@@ -6,6 +6,9 @@ characters ``[A-Za-z0-9._-]`` is kept, otherwise one is generated), returns it a
 problem, and writes one structlog line per request: request id, user id, role, method, route
 template, status, duration. Never a header value, a token, a body or a query string.
 
+It also tells ``observe`` (the app's Prometheus metrics) each request's method, route
+template, status and duration.
+
 ``BodyGuard`` (inside it) refuses bodies over 1 MiB (413, by Content-Length and while reading)
 and command bodies that are not JSON (415), before any route runs.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -46,9 +49,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+RequestObserver = Callable[[str, str | None, int, float], None]
+"""Told (method, route template or None, status, seconds) once per answered request."""
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: RequestObserver | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,6 +108,7 @@ class RequestContext:
                     await response(scope, receive, send_with_headers)
                 status = 500
             finally:
+                elapsed = time.perf_counter() - started
                 access_log.info(
                     "request",
                     user_id=state.get("user_id"),
@@ -107,8 +116,10 @@ class RequestContext:
                     method=scope.get("method"),
                     route=_route(scope),
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    duration_ms=round(elapsed * 1000, 1),
                 )
+                if self.observe is not None:
+                    self.observe(str(scope.get("method", "")), _route(scope), status, elapsed)
 
 
 def _route(scope: Scope) -> str | None:

@@ -466,10 +466,10 @@ class ViewDatabase:
     def swap_into_live(self, catch_up: Callable[[], object] | None = None) -> bool:
         """Put this (rebuilt) set of tables in place of the live ones.
 
-        Holds command writers off for the moment of the swap; ``catch_up`` (the rebuild's
-        runner) then applies the last events in the same transaction, so the swap succeeds
-        however busy the writers are. Without it, returns False, changing nothing, if events
-        were recorded after this set's position (catch up and retry)."""
+        Holds command writers off for the moment of the swap; on PostgreSQL ``catch_up`` (the
+        rebuild's runner) then applies the last events in the same transaction, so the swap
+        succeeds however busy the writers are. Otherwise returns False, changing nothing, if
+        events were recorded after this set's position (catch up and retry)."""
         if self.suffix == LIVE:
             raise ValueError("only a rebuilt set can replace the live views")
         names = [v.name for v in self.views]
@@ -477,7 +477,11 @@ class ViewDatabase:
             self.hold_off_writers(cursor)
             head = self.head(cursor)
             mine = self._positions(cursor, names)
-            if catch_up is not None and any(position < head for position in mine.values()):
+            # On SQLite the catch-up would need a second connection from the pool while this
+            # one holds its only writer, and a command waiting for the writer holds the pool's
+            # queue: there the caller catches up between attempts instead.
+            behind = any(position < head for position in mine.values())
+            if catch_up is not None and behind and self.dialect == "postgres":
                 self._shared_cursor = cursor
                 try:
                     catch_up()
