@@ -78,6 +78,12 @@ def _bounded_moment(value: datetime) -> datetime:
     return value
 
 
+def _query_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+QUERY_TEXT = AfterValidator(_query_text)
+"""An optional query parameter's text: NFC, no control characters (PostgreSQL refuses NUL)."""
 REQUIRED = AfterValidator(_required_text)
 """A required text field: NFC, no control characters, not blank."""
 OPTIONAL = AfterValidator(_text)
@@ -607,6 +613,9 @@ class HistoryOut(Out):
 
 
 class DossierSummaryOut(Out):
+    """One row of the dossier listing (``view_dossiers``); the deadline is worked out on the
+    day of the request."""
+
     id: UUID
     version: int
     status: str
@@ -621,9 +630,11 @@ class DossierSummaryOut(Out):
     nominee_position: str
     submitted_at: datetime
     modified_at: datetime
+    status_since: datetime
     council_meeting_on: date | None
     council_members: int
     votes_cast: int
+    deadline: DeadlineOut
 
 
 class Page(Out):
@@ -632,12 +643,174 @@ class Page(Out):
     offset: int
 
 
-class DossierPage(Page):
+POSITION_DESCRIPTION = (
+    "Vị trí trong nhật ký sự kiện mà danh sách đã phản ánh (ít nhất); so với position của "
+    "lệnh vừa ghi, hoặc gửi lại bằng ?after="
+)
+NEXT_CURSOR_DESCRIPTION = "Gửi lại bằng ?cursor= để đọc trang tiếp; null ở trang cuối"
+TOTAL_DESCRIPTION = "Số mục khớp bộ lọc: chỉ khi ?count=true, nếu không là null"
+
+
+class DossierPage(Out):
+    """A page of the dossier listing, paged by cursor."""
+
     items: list[DossierSummaryOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR_DESCRIPTION)
+    limit: int
+    total: int | None = Field(description=TOTAL_DESCRIPTION)
+    position: int = Field(description=POSITION_DESCRIPTION)
 
 
 class MovementPage(Page):
     items: list[MovementOut]
+    position: int = Field(description=POSITION_DESCRIPTION)
+
+
+class AgendaItemOut(Out):
+    """A dossier before the council (``view_agenda``): ballots are only counted."""
+
+    id: UUID
+    version: int
+    status: str
+    status_label: str
+    award_code: str
+    award_name: str
+    level: str
+    submitting_unit: str
+    movement_id: UUID
+    nominee_name: str
+    nominee_kind: str
+    nominee_position: str
+    submitted_at: datetime
+    appraised_on: date | None
+    waiting_since: datetime
+    council_meeting_on: date | None
+    council_members: int
+    conflicts: int
+    votes_cast: int
+    quorum: str
+    threshold: str
+    quorum_required: int | None
+    votes_required: int | None
+
+
+class AgendaPage(Page):
+    items: list[AgendaItemOut]
+    position: int = Field(description=POSITION_DESCRIPTION)
+
+
+class AwardEntryOut(Out):
+    """An entry of the register of awards (``view_awards``)."""
+
+    id: UUID
+    version: int
+    status: str
+    status_label: str
+    award_code: str
+    award_name: str
+    level: str
+    submitting_unit: str
+    movement_id: UUID
+    nominee_name: str
+    nominee_kind: str
+    nominee_position: str
+    decision_number: str | None
+    decision_date: date | None
+    submission_number: str | None
+    submission_date: date | None
+    central_decision_number: str | None
+    central_decision_date: date | None
+    revocation_number: str | None
+    revocation_date: date | None
+    recorded_on: date = Field(
+        description="Ngày của văn bản mới nhất: hủy bỏ, quyết định cấp trên, quyết định, tờ trình"
+    )
+
+
+class AwardPage(Out):
+    items: list[AwardEntryOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR_DESCRIPTION)
+    limit: int
+    total: int | None = Field(description=TOTAL_DESCRIPTION)
+    position: int = Field(description=POSITION_DESCRIPTION)
+
+
+class ConsultationOut(Out):
+    """A nomination published for the people's comments (``view_consultation``)."""
+
+    id: UUID
+    version: int
+    status: str
+    status_label: str
+    award_code: str
+    award_name: str
+    level: str
+    submitting_unit: str
+    movement_id: UUID
+    nominee_name: str
+    nominee_kind: str
+    nominee_position: str
+    opened_on: date
+    closes_on: date
+    closed_on: date | None
+    open_for_comment: bool = Field(description="Còn nhận ý kiến hôm nay")
+    comments_received: int
+    comments_published: int
+    comments_withheld: int
+
+
+class ConsultationPage(Page):
+    items: list[ConsultationOut]
+    closed_within_days: int
+    position: int = Field(description=POSITION_DESCRIPTION)
+
+
+class StatusCountOut(Out):
+    status: str
+    status_label: str
+    count: int
+
+
+class GroupCountOut(Out):
+    key: str
+    label: str | None
+    total: int
+    by_status: dict[str, int]
+
+
+class ClocksOut(Out):
+    running: int = Field(description="Hồ sơ đang tính thời hạn thẩm định")
+    paused: int = Field(description="Hồ sơ đang tạm dừng tính thời hạn (trả lại, tạm dừng xét)")
+    overdue: int = Field(
+        description="Quá hạn: đang tính và đã qua hạn, cộng tạm dừng khi đã quá hạn"
+    )
+    overdue_running: int
+    overdue_paused: int
+    due_soon: int = Field(description="Đang tính, đến hạn từ hôm nay đến due_soon_until")
+    due_soon_until: date
+
+
+class StageDaysOut(Out):
+    stage: str
+    stage_label: str
+    dossiers: int = Field(description="Số lần hồ sơ đã rời giai đoạn này")
+    median_days: int | None = Field(description="Trung vị số ngày làm việc")
+    p90_days: int | None = Field(description="Phân vị 90 số ngày làm việc")
+    mean_days: float | None
+    longest_days: int | None
+
+
+class StatisticsOut(Out):
+    today: date
+    position: int = Field(description=POSITION_DESCRIPTION)
+    total: int
+    by_status: list[StatusCountOut]
+    by_award: list[GroupCountOut]
+    by_level: list[GroupCountOut]
+    by_unit: list[GroupCountOut]
+    by_movement: list[GroupCountOut]
+    clocks: ClocksOut
+    stages: list[StageDaysOut]
 
 
 class BallotOut(Out):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from application.accounts import Accounts
-from application.directory import Directory
 from application.dossiers import Dossiers
 from application.idempotency import Idempotency
 from application.movements import Movements
@@ -32,7 +31,6 @@ class Services:
     dossiers: Dossiers
     accounts: Accounts
     idempotency: Idempotency
-    directory: Directory
     calendar: VietnamCalendar
     rulebooks: RulebookHistory
     settings: Settings
@@ -121,7 +119,6 @@ def bootstrap(
         dossiers=dossiers,
         accounts=accounts,
         idempotency=idempotency,
-        directory=Directory(movements),
         calendar=calendar,
         rulebooks=rulebooks,
         settings=settings,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import council, dossiers, health, movements, users
+from api.routes import council, dossiers, health, metrics, movements, users, views
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
+    metrics.router,
     users.me_router,
     users.router,
     movements.router,
     dossiers.router,
     council.router,
+    views.router,
 )

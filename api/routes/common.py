@@ -1,9 +1,11 @@
-"""What the routers share: If-Match, receipts with their ETag, paging, documented problems."""
+"""What the routers share: If-Match, receipts with their ETag, paging, read-your-writes waits,
+documented problems."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -13,8 +15,13 @@ from fastapi.exceptions import RequestValidationError
 
 from api.errors import PROBLEM_MEDIA_TYPE, ApiProblem, etag
 from api.idempotency import IdempotentRoute
-from api.models import ReceiptOut
+from api.models import QUERY_TEXT, ReceiptOut
 from application.store import Receipt
+from domain.dossier import Status
+from domain.rulebook import Level
+from domain.shared import local_date
+from infrastructure.bootstrap import Services
+from infrastructure.views.reads import InvalidCursor, ViewReads
 
 T = TypeVar("T")
 IF_MATCH_PATTERN = r'^(W/)?"[0-9]{1,9}"$|^[0-9]{1,9}$'
@@ -32,7 +39,8 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
     415: "Nội dung không phải application/json",
     422: "Dữ liệu không hợp lệ (errors: [{field, message}])",
     428: "Thiếu tiêu đề If-Match",
-    503: "Kho dữ liệu tạm thời không truy cập được",
+    503: "Kho dữ liệu tạm thời không truy cập được, hoặc danh sách chưa cập nhật tới ?after= "
+    "(Retry-After)",
 }
 
 READ_PROBLEMS = (400, 401, 403, 404, 422)
@@ -128,6 +136,64 @@ DossierId = Annotated[UUID, Path(description="Mã hồ sơ (UUID)")]
 MovementId = Annotated[UUID, Path(description="Mã phong trào thi đua (UUID)")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Số mục mỗi trang (1–100)")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Bỏ qua bao nhiêu mục (0–100000)")]
+ViewLimit = Annotated[int, Query(ge=1, le=200, description="Số mục mỗi trang (1–200)")]
+MAX_POSITION = 2**53 - 1
+"""The largest integer a JavaScript client holds exactly."""
+After = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="Chỉ trả lời khi danh sách đã phản ánh vị trí này của nhật ký sự kiện (position "
+        "trong câu trả lời của lệnh vừa ghi); chờ tối đa vài giây, không kịp → 503 với Retry-After",
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=400,
+        description="Con trỏ trang: giá trị next_cursor của trang trước (giữ nguyên sort và bộ lọc)",
+    ),
+]
+Count = Annotated[
+    bool, Query(description="Đếm tổng số mục khớp bộ lọc (total); mặc định không đếm")
+]
+StatusFilter = Annotated[
+    list[Status] | None, Query(max_length=20, description="Lọc theo trạng thái (lặp lại được)")
+]
+AwardCodeFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=60,
+        pattern=r"^[A-Za-z0-9_]{1,60}$",
+        description="Lọc theo mã hình thức khen thưởng",
+    ),
+]
+LevelFilter = Annotated[
+    Level | None, Query(description="Lọc theo cấp: provincial (cấp tỉnh) hoặc state (Nhà nước)")
+]
+UnitFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=300,
+        description="Lọc theo đơn vị trình (không phân biệt hoa thường, dấu; bỏ qua với submitter)",
+    ),
+    QUERY_TEXT,
+]
+MovementFilter = Annotated[UUID | None, Query(description="Lọc theo phong trào thi đua")]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="Tìm theo từ (không phân biệt hoa thường, có dấu hay không dấu): mọi từ "
+        "phải có trong tên người/tập thể được đề nghị hoặc tên đơn vị",
+    ),
+    QUERY_TEXT,
+]
 
 
 def receipt(result: Receipt, response: Response) -> ReceiptOut:
@@ -138,3 +204,44 @@ def receipt(result: Receipt, response: Response) -> ReceiptOut:
 
 def page(items: Sequence[T], limit: int, offset: int) -> tuple[list[T], int]:
     return list(items[offset : offset + limit]), len(items)
+
+
+# --- reading the view tables ------------------------------------------------------------------
+
+
+def wait_for_views(services: Services, after: int | None, views: Sequence[str]) -> None:
+    """Read-your-writes: with ``?after=N``, answer only once the views have applied position N
+    (waiting up to ``read_wait_seconds``); otherwise 503 with ``Retry-After: 1``."""
+    if after is None:
+        return
+    projections = services.projections
+    if projections.wait_for(after, views=views, timeout=0):
+        return
+    # A position the log has not reached yet cannot be waited for.
+    if after <= services.movements.max_position() and projections.wait_for(
+        after, views=views, timeout=services.settings.read_wait_seconds
+    ):
+        return
+    reached = min(projections.database.positions(list(views)).values(), default=0)
+    raise ApiProblem(
+        503,
+        "views-not-caught-up",
+        "Danh sách chưa cập nhật kịp",
+        f"Danh sách mới phản ánh đến vị trí {reached} của nhật ký sự kiện, chưa tới vị trí "
+        f"{after} được yêu cầu (?after=); vui lòng thử lại sau giây lát.",
+        headers={"Retry-After": "1"},
+        extensions={"position": reached, "after": after},
+    )
+
+
+def view_reads(services: Services) -> ViewReads:
+    return ViewReads(services.projections.database)
+
+
+def today_of(services: Services) -> date:
+    """Today's date in Vietnam, by the services' clock (deadlines, overdue)."""
+    return local_date(services.dossiers.now())
+
+
+def invalid_cursor(error: InvalidCursor) -> ApiProblem:
+    return ApiProblem(400, "invalid-cursor", "Con trỏ trang không hợp lệ", error.message)

@@ -7,12 +7,16 @@ application's (403 when a role may not); an illegal move for the dossier's statu
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import UUID
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Response
+from starlette.responses import StreamingResponse
 
 from api.errors import etag
+from api.export import Column, csv_response, dossier_columns, export_responses, xlsx_response
 from api.idempotency import IdempotencyDep, IdempotentReplay, PendingKey, derived_id
 from api.models import (
     Appraise,
@@ -22,6 +26,7 @@ from api.models import (
     CastBallot,
     CentralDecision,
     ConcludeCouncilReview,
+    DeadlineOut,
     DeclareConflict,
     DocumentIn,
     DossierOut,
@@ -32,6 +37,7 @@ from api.models import (
     HistoryEntryOut,
     HistoryOut,
     Hold,
+    IsoDate,
     LiftHold,
     Moment,
     OpenCouncilReview,
@@ -50,50 +56,71 @@ from api.routes.common import (
     COMMAND_PROBLEMS,
     MOVE_PROBLEMS,
     READ_PROBLEMS,
+    After,
+    AwardCodeFilter,
+    Count,
+    Cursor,
     DossierId,
     ExpectedVersion,
-    Limit,
-    Offset,
+    LevelFilter,
+    MovementFilter,
+    Search,
+    StatusFilter,
+    UnitFilter,
+    ViewLimit,
     api_router,
-    page,
+    invalid_cursor,
     problems,
     receipt,
+    today_of,
+    view_reads,
+    wait_for_views,
 )
 from api.security import Caller, ServicesDep
 from application.accounts import Principal
-from application.directory import DossierSummary
 from application.errors import AlreadyExists
 from application.policy import authorize
 from application.store import Receipt
+from domain.calendar import WorkCalendar
 from domain.dossier import Status
 from domain.rulebook import Subject
-from domain.shared import DocumentRef, Role, nfc
+from domain.shared import DocumentRef, Role
 from domain.values import CommentAnswer, Nominee, PersonalDetails, PriorTitle
 from infrastructure.bootstrap import Services
+from infrastructure.views.reads import DOSSIER_SORTS, DossierFilter, InvalidCursor, deadline_for
 
 router = api_router("/api/v1/dossiers", "Hồ sơ (dossiers)")
 MOVE: dict[str, Any] = {"response_model": ReceiptOut, "responses": problems(*MOVE_PROBLEMS)}
 
 
-def summary_out(summary: DossierSummary) -> DossierSummaryOut:
+def summary_out(row: dict[str, Any], calendar: WorkCalendar, today: date) -> DossierSummaryOut:
+    """A listing row, with its deadline as of ``today``."""
+    deadline = deadline_for(row, calendar, today)
     return DossierSummaryOut(
-        id=summary.id,
-        version=summary.version,
-        status=summary.status.value,
-        status_label=Status(summary.status).label,
-        award_code=summary.award_code,
-        award_name=summary.award_name,
-        level=summary.level,
-        submitting_unit=summary.submitting_unit,
-        movement_id=summary.movement_id,
-        nominee_name=summary.nominee_name,
-        nominee_kind=summary.nominee_kind,
-        nominee_position=summary.nominee_position,
-        submitted_at=summary.submitted_at,
-        modified_at=summary.modified_at,
-        council_meeting_on=summary.council_meeting_on,
-        council_members=summary.council_members,
-        votes_cast=summary.votes_cast,
+        id=row["id"],
+        version=row["version"],
+        status=row["status"],
+        status_label=Status(row["status"]).label,
+        award_code=row["award_code"],
+        award_name=row["award_name"],
+        level=row["level"],
+        submitting_unit=row["submitting_unit"],
+        movement_id=row["movement_id"],
+        nominee_name=row["nominee_name"],
+        nominee_kind=row["nominee_kind"],
+        nominee_position=row["nominee_position"],
+        submitted_at=row["submitted_at"],
+        modified_at=row["modified_at"],
+        status_since=row["status_since"],
+        council_meeting_on=row["council_meeting_on"],
+        council_members=row["council_members"],
+        votes_cast=row["votes_cast"],
+        deadline=DeadlineOut(
+            due_on=deadline.due_on,
+            working_days_left=deadline.working_days_left,
+            paused=deadline.paused,
+            overdue=deadline.overdue,
+        ),
     )
 
 
@@ -101,43 +128,156 @@ def _documents(items: list[DocumentIn]) -> list[DocumentRef]:
     return [DocumentRef(item.name, item.sha256.lower(), item.size) for item in items]
 
 
-# --- listing and submission -------------------------------------------------------------------
+# --- listing, search and export -----------------------------------------------------------------
+
+LISTING = ("listing",)
+DossierSort = Literal[
+    "-modified_at",
+    "modified_at",
+    "-submitted_at",
+    "submitted_at",
+    "name",
+    "-name",
+    "due_on",
+    "-due_on",
+]
+SORT_DESCRIPTION = (
+    "Sắp xếp: -modified_at (mặc định, mới thay đổi trước), -submitted_at/submitted_at (ngày "
+    "trình), name/-name (tên không dấu), due_on/-due_on (hạn thẩm định; hồ sơ không có hạn ở "
+    "cuối). Dấu - là giảm dần."
+)
+SortParam = Annotated[DossierSort, Query(description=SORT_DESCRIPTION)]
+
+
+async def listing_filter(  # no I/O: run on the event loop
+    status: StatusFilter = None,
+    award_code: AwardCodeFilter = None,
+    level: LevelFilter = None,
+    unit: UnitFilter = None,
+    movement_id: MovementFilter = None,
+    overdue: Annotated[
+        bool | None,
+        Query(description="Quá hạn thẩm định hôm nay (true) hoặc không (false)"),
+    ] = None,
+    submitted_from: Annotated[
+        IsoDate | None, Query(description="Trình từ ngày (giờ Việt Nam, tính cả ngày này)")
+    ] = None,
+    submitted_to: Annotated[
+        IsoDate | None, Query(description="Trình đến hết ngày (giờ Việt Nam)")
+    ] = None,
+    q: Search = None,
+) -> DossierFilter:
+    return DossierFilter(
+        statuses=tuple(s.value for s in status or ()),
+        award_code=award_code,
+        level=level.value if level else None,
+        unit=unit,
+        movement_id=movement_id,
+        overdue=overdue,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+        q=q,
+    )
+
+
+ListingFilter = Annotated[DossierFilter, Depends(listing_filter)]
+
+
+def _visible(caller: Principal, found: DossierFilter) -> DossierFilter:
+    """A submitter sees only its own unit's dossiers, whatever ``unit`` it asks for."""
+    if caller.actor.role is Role.SUBMITTER:
+        return replace(found, unit=caller.actor.unit or "")
+    return found
 
 
 @router.get("", response_model=DossierPage, responses=problems(*READ_PROBLEMS))
 def list_dossiers(
     caller: Caller,
     services: ServicesDep,
-    status: Annotated[
-        list[Status] | None, Query(max_length=20, description="Lọc theo trạng thái (lặp lại được)")
-    ] = None,
-    movement_id: Annotated[UUID | None, Query(description="Lọc theo phong trào")] = None,
-    award_code: Annotated[
-        str | None, Query(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_]{1,60}$")
-    ] = None,
-    unit: Annotated[
-        str | None,
-        Query(
-            min_length=1, max_length=300, description="Lọc theo đơn vị trình (bỏ qua với submitter)"
-        ),
-    ] = None,
-    limit: Limit = 20,
-    offset: Offset = 0,
+    found: ListingFilter,
+    sort: SortParam = "-modified_at",
+    cursor: Cursor = None,
+    limit: ViewLimit = 50,
+    count: Count = False,
+    after: After = None,
 ) -> DossierPage:
-    """Dossiers, most recently changed first. A submitter sees only its own unit's."""
+    """Dossiers from the listing view: filters, search, sort, pages by cursor.
+
+    A submitter sees only its own unit's. Every staff role."""
     authorize(caller.actor, "dossier.read")
-    if caller.actor.role is Role.SUBMITTER:
-        unit = caller.actor.unit
-    found = services.directory.dossiers(
-        unit=nfc(unit) if unit else None,
-        statuses=status or None,
-        movement_id=movement_id,
-        award_code=award_code,
-    )
-    items, total = page(found, limit, offset)
+    wait_for_views(services, after, LISTING)
+    reads = view_reads(services)
+    position = reads.position(LISTING)
+    today = today_of(services)
+    try:
+        found_page = reads.dossiers(
+            _visible(caller, found),
+            today=today,
+            sort=DOSSIER_SORTS[sort],
+            cursor=cursor,
+            limit=limit,
+            count=count,
+        )
+    except InvalidCursor as error:
+        raise invalid_cursor(error) from None
     return DossierPage(
-        items=[summary_out(item) for item in items], total=total, limit=limit, offset=offset
+        items=[summary_out(row, services.calendar, today) for row in found_page.rows],
+        next_cursor=found_page.next_cursor,
+        limit=limit,
+        total=found_page.total,
+        position=position,
     )
+
+
+def _export_rows(
+    caller: Principal, services: Services, found: DossierFilter, sort: str, after: int | None
+) -> tuple[Iterator[dict[str, Any]], list[Column], str]:
+    authorize(caller.actor, "dossier.read")
+    wait_for_views(services, after, (*LISTING, "movements"))
+    reads = view_reads(services)
+    today = today_of(services)
+    rows = reads.all_dossiers(_visible(caller, found), today=today, sort=DOSSIER_SORTS[sort])
+    columns = dossier_columns(services.calendar, today, reads.movement_plans())
+    return rows, columns, f"ho-so-{today.isoformat()}"
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={**export_responses("csv"), **problems(*READ_PROBLEMS)},
+)
+def export_dossiers_csv(
+    caller: Caller,
+    services: ServicesDep,
+    found: ListingFilter,
+    sort: SortParam = "-modified_at",
+    after: After = None,
+) -> StreamingResponse:
+    """Every dossier the listing's filters match, as CSV (UTF-8 with BOM), streamed."""
+    rows, columns, name = _export_rows(caller, services, found, sort, after)
+    return csv_response(rows, columns, f"{name}.csv")
+
+
+@router.get(
+    "/export.xlsx",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={**export_responses("xlsx"), **problems(*READ_PROBLEMS)},
+)
+def export_dossiers_xlsx(
+    caller: Caller,
+    services: ServicesDep,
+    found: ListingFilter,
+    sort: SortParam = "-modified_at",
+    after: After = None,
+) -> StreamingResponse:
+    """Every dossier the listing's filters match, as an Excel workbook."""
+    rows, columns, name = _export_rows(caller, services, found, sort, after)
+    return xlsx_response(rows, columns, f"{name}.xlsx", "Hồ sơ")
+
+
+# --- submission -----------------------------------------------------------------------------------
 
 
 @router.post(
@@ -211,8 +351,12 @@ def get_dossier(
             description="Trạng thái tại thời điểm (ISO 8601 có múi giờ, 2026-03-05T09:00:00+07:00)"
         ),
     ] = None,
+    after: After = None,
 ) -> Any:
-    """The dossier now, or as it was at a version or a moment; ETag is the version shown."""
+    """The dossier now, or as it was at a version or a moment; ETag is the version shown.
+
+    Read from the event log itself, so it always includes every write (``after`` is accepted
+    for uniformity with the lists and never waits)."""
     state = services.dossiers.state(dossier_id, viewer=caller.actor, version=version, at=at)
     response.headers["ETag"] = etag(int(state["version"]))
     return state

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Query, Response
 
 from api.errors import etag
 from api.models import (
+    QUERY_TEXT,
     AmendMovement,
     LaunchMovement,
     MovementOut,
@@ -19,14 +20,16 @@ from api.routes.common import (
     COMMAND_PROBLEMS,
     MOVE_PROBLEMS,
     READ_PROBLEMS,
+    After,
     ExpectedVersion,
-    Limit,
     MovementId,
     Offset,
+    ViewLimit,
     api_router,
-    page,
     problems,
     receipt,
+    view_reads,
+    wait_for_views,
 )
 from api.security import Caller, ServicesDep
 from application.policy import authorize
@@ -49,15 +52,56 @@ def _out(movement: Any) -> MovementOut:
     )
 
 
+def _row_out(row: dict[str, Any]) -> MovementOut:
+    """A row of the movements view (the closing reason is shown by GET /movements/{id})."""
+    return MovementOut(
+        id=row["id"],
+        version=row["version"],
+        plan_number=row["plan_number"],
+        title=row["title"],
+        issuing_body=row["issuing_body"],
+        issued_on=row["issued_on"],
+        starts_on=row["starts_on"],
+        ends_on=row["ends_on"],
+        closed=row["closed"],
+        closing_reason=None,
+    )
+
+
+MOVEMENTS = ("movements",)
+
+
 @router.get("", response_model=MovementPage, responses=problems(*READ_PROBLEMS))
 def list_movements(
-    caller: Caller, services: ServicesDep, limit: Limit = 20, offset: Offset = 0
+    caller: Caller,
+    services: ServicesDep,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Tìm theo số kế hoạch, tên phong trào hoặc cơ quan phát động (không dấu "
+            "cũng được)",
+        ),
+        QUERY_TEXT,
+    ] = None,
+    limit: ViewLimit = 50,
+    offset: Offset = 0,
+    after: After = None,
 ) -> MovementPage:
-    """Movements, the most recently issued plan first (every staff role)."""
+    """Movements from the movements view, the most recently issued plan first (every staff
+    role)."""
     authorize(caller.actor, "movement.read")
-    items, total = page(services.directory.movements(), limit, offset)
+    wait_for_views(services, after, MOVEMENTS)
+    reads = view_reads(services)
+    position = reads.position(MOVEMENTS)
+    rows, total = reads.movements(q=q, limit=limit, offset=offset)
     return MovementPage(
-        items=[_out(item) for item in items], total=total, limit=limit, offset=offset
+        items=[_row_out(row) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+        position=position,
     )
 
 

@@ -601,6 +601,21 @@ ROWS: tuple[Row, ...] = (
         get("/api/v1/council/agenda"),
         mutates=False,
     ),
+    # lists and figures read from the view tables (a submitter: its own unit's dossiers)
+    *[
+        Row("GET", path, EVERYONE, nothing, get(path), mutates=False)
+        for path in (
+            "/api/v1/dossiers/export.csv",
+            "/api/v1/dossiers/export.xlsx",
+            "/api/v1/awards",
+            "/api/v1/awards/export.csv",
+            "/api/v1/awards/export.xlsx",
+        )
+    ],
+    *[
+        Row("GET", path, EVERYONE - SUBMITTER, nothing, get(path), mutates=False)
+        for path in ("/api/v1/consultations", "/api/v1/statistics")
+    ],
 )
 
 BY_NAME = {row.name: row for row in ROWS}
