@@ -23,7 +23,7 @@ from domain.errors import DuplicateNomination
 from domain.movement import EmulationMovement
 from domain.registers import DocumentKind, DocumentNumber, NominationSlot, nominee_key
 from domain.rulebook import RulebookHistory
-from domain.shared import Actor, DocumentRef, Role, local_date
+from domain.shared import Actor, DocumentRef, Role, local_date, same_unit
 from domain.values import (
     CentralOutcome,
     CommentAnswer,
@@ -482,7 +482,9 @@ class Dossiers(Store):
         raise AssertionError("unreachable")
 
     def _require_visible(self, dossier: Dossier, viewer: Actor) -> None:
-        if viewer.role is Role.SUBMITTER and viewer.unit != dossier.submitting_unit:
+        if viewer.role is Role.SUBMITTER and (
+            viewer.unit is None or not same_unit(viewer.unit, dossier.submitting_unit)
+        ):
             raise NotFound(DOSSIER, dossier.id)
 
     def _private_ok(self, dossier: Dossier, viewer: Actor) -> bool:

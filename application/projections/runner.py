@@ -162,6 +162,12 @@ class Runner:
         with self._lock:
             return dict(self._load_positions())
 
+    def known_positions(self) -> dict[str, int] | None:
+        """The positions this runner has committed, without asking the database (None until
+        it has loaded them). Never ahead of the stored positions."""
+        positions = self._positions
+        return None if positions is None else dict(positions)
+
     def _load_positions(self) -> dict[str, int]:
         if self._positions is None:
             self._positions = self.sink.positions(self.view_names)

@@ -307,7 +307,7 @@ class Projections:
         names = list(views) if views is not None else [v.name for v in self.views]
         deadline = time.monotonic() + timeout
         while True:
-            current = self.database.positions(names)
+            current = self._known_positions(names)
             if min(current.values(), default=0) >= position:
                 return True
             remaining = deadline - time.monotonic()
@@ -316,6 +316,16 @@ class Projections:
             self._wake.set()
             with self._changed:
                 self._changed.wait(min(remaining, 0.02))
+
+    def _known_positions(self, names: Sequence[str]) -> dict[str, int]:
+        """From this process's runner when it runs all the named views (no query), else from
+        the tracking table."""
+        runner = self.runner
+        if runner is not None and set(names) <= set(runner.view_names):
+            known = runner.known_positions()
+            if known is not None:
+                return {name: known[name] for name in names}
+        return self.database.positions(names)
 
     def status(self) -> list[ViewStatus]:
         """Each view's position, how far it is behind the log, and this process's counters."""
