@@ -60,6 +60,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, describe_settings_error
 from infrastructure.views.rebuild import (
     REBUILD_BATCH_SIZE,
+    REBUILD_CACHE_SIZE,
     Difference,
     RebuildError,
     rebuild,
@@ -699,7 +700,7 @@ def projections_rebuild(
             services.movements,
             views,
             batch_size=batch_size,
-            cache_size=services.settings.projection_cache_size,
+            cache_size=max(REBUILD_CACHE_SIZE, services.settings.projection_cache_size),
             progress=progress,
         )
     finally:
@@ -774,7 +775,7 @@ def projections_verify(
             services.movements,
             views,
             batch_size=batch_size,
-            cache_size=services.settings.projection_cache_size,
+            cache_size=max(REBUILD_CACHE_SIZE, services.settings.projection_cache_size),
             progress=progress,
             catch_up_live=_live_catch_up(services, [view.name for view in views]),
         )

@@ -38,17 +38,36 @@ class DateAsISO(Transcoding):
 class DataclassAsDict(Transcoding):
     """A frozen dataclass as a dict of its fields; nested values are encoded by the transcoder."""
 
-    def __init__(self, cls: type[Any], name: str) -> None:
+    def __init__(self, cls: type[Any], name: str, *, shared: bool = False) -> None:
         self.type = cls
         self.name = name
         self._fields = [field.name for field in dataclasses.fields(cls)]
+        self._shared: dict[tuple[Any, ...], Any] | None = {} if shared else None
 
     def encode(self, obj: Any) -> dict[str, Any]:
         return {name: getattr(obj, name) for name in self._fields}
 
     def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**data)
+        if self._shared is None:
+            return self.type(**data)
+        # Values that recur in every other event (who acted, the award's rule) are immutable:
+        # decoded once and shared, instead of validated again for each event.
+        try:
+            key = tuple(data.items())
+            found = self._shared.get(key)
+        except TypeError:  # an unhashable field: decode as usual
+            return self.type(**data)
+        if found is None:
+            if len(self._shared) >= SHARED_VALUES:
+                self._shared.clear()
+            found = self._shared[key] = self.type(**data)
+        return found
 
+
+SHARED_VALUES = 10_000
+"""Per value type, how many decoded values are kept for sharing."""
+
+SHARED_VALUE_TYPES = frozenset({"actor", "award_rule", "prerequisite"})
 
 STORED_VALUE_TYPES: dict[str, type[Any]] = {
     "actor": Actor,
@@ -67,4 +86,4 @@ STORED_VALUE_TYPES: dict[str, type[Any]] = {
 def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
     for name, cls in STORED_VALUE_TYPES.items():
-        transcoder.register(DataclassAsDict(cls, name))
+        transcoder.register(DataclassAsDict(cls, name, shared=name in SHARED_VALUE_TYPES))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ def require_text(field: str, value: str, *, max_length: int, min_length: int = 1
     return text
 
 
+@functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Lower-case, diacritics removed, đ→d: the search and identity form of a name."""
     decomposed = unicodedata.normalize("NFD", nfc(text).lower().replace("đ", "d"))

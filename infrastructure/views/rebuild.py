@@ -29,6 +29,7 @@ from infrastructure.views.database import LIVE, REBUILD, VERIFY, ViewDatabase, q
 
 __all__ = [
     "REBUILD_BATCH_SIZE",
+    "REBUILD_CACHE_SIZE",
     "Difference",
     "Progress",
     "RebuildError",
@@ -41,7 +42,10 @@ __all__ = [
     "verify",
 ]
 
-REBUILD_BATCH_SIZE = 5_000
+REBUILD_BATCH_SIZE = 100_000
+"""Events per transaction in a rebuild: each batch derives a touched aggregate's rows once,
+so big batches write far fewer rows (measured in bench/projections.py)."""
+REBUILD_CACHE_SIZE = 100_000
 SWAP_ATTEMPTS = 100
 VERIFY_ATTEMPTS = 10
 KEEP_DIFFERENCES = 1_000
@@ -81,7 +85,7 @@ def rebuild(
     views: Sequence[View],
     *,
     batch_size: int = REBUILD_BATCH_SIZE,
-    cache_size: int = 20_000,
+    cache_size: int = REBUILD_CACHE_SIZE,
     progress: Progress | None = None,
     attempts: int = SWAP_ATTEMPTS,
 ) -> RebuildResult:
@@ -185,7 +189,7 @@ def catch_up_with_runner(
     views: Sequence[View],
     *,
     batch_size: int = REBUILD_BATCH_SIZE,
-    cache_size: int = 20_000,
+    cache_size: int = REBUILD_CACHE_SIZE,
 ) -> LiveCatchUp:
     """Bring the live views up to date with a runner of one's own. Safe beside another live
     runner: a view's position is checked in every write, so no event is applied twice."""
@@ -205,7 +209,7 @@ def verify(
     views: Sequence[View],
     *,
     batch_size: int = REBUILD_BATCH_SIZE,
-    cache_size: int = 20_000,
+    cache_size: int = REBUILD_CACHE_SIZE,
     progress: Progress | None = None,
     catch_up_live: LiveCatchUp | None = None,
     attempts: int = VERIFY_ATTEMPTS,
