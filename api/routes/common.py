@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -16,10 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from api.errors import PROBLEM_MEDIA_TYPE, ApiProblem, etag
 from api.idempotency import IdempotentRoute
 from api.models import QUERY_TEXT, ReceiptOut
+from application.accounts import Principal
 from application.store import Receipt
 from domain.dossier import Status
 from domain.rulebook import Level
-from domain.shared import local_date
+from domain.shared import Role, local_date
 from infrastructure.bootstrap import Services
 from infrastructure.views.reads import InvalidCursor, ViewReads
 
@@ -245,3 +247,13 @@ def today_of(services: Services) -> date:
 
 def invalid_cursor(error: InvalidCursor) -> ApiProblem:
     return ApiProblem(400, "invalid-cursor", "Con trỏ trang không hợp lệ", error.message)
+
+
+UnitScoped = TypeVar("UnitScoped", bound=Any)
+
+
+def own_unit_only(caller: Principal, found: UnitScoped) -> UnitScoped:
+    """A submitter reads only its own unit's rows, whatever ``unit`` the filter asks for."""
+    if caller.actor.role is Role.SUBMITTER:
+        return replace(found, unit=caller.actor.unit or "")
+    return found

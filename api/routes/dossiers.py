@@ -8,7 +8,6 @@ application's (403 when a role may not); an illegal move for the dossier's statu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -70,6 +69,7 @@ from api.routes.common import (
     ViewLimit,
     api_router,
     invalid_cursor,
+    own_unit_only,
     problems,
     receipt,
     today_of,
@@ -183,13 +183,6 @@ async def listing_filter(  # no I/O: run on the event loop
 ListingFilter = Annotated[DossierFilter, Depends(listing_filter)]
 
 
-def _visible(caller: Principal, found: DossierFilter) -> DossierFilter:
-    """A submitter sees only its own unit's dossiers, whatever ``unit`` it asks for."""
-    if caller.actor.role is Role.SUBMITTER:
-        return replace(found, unit=caller.actor.unit or "")
-    return found
-
-
 @router.get("", response_model=DossierPage, responses=problems(*READ_PROBLEMS))
 def list_dossiers(
     caller: Caller,
@@ -211,7 +204,7 @@ def list_dossiers(
     today = today_of(services)
     try:
         found_page = reads.dossiers(
-            _visible(caller, found),
+            own_unit_only(caller, found),
             today=today,
             sort=DOSSIER_SORTS[sort],
             cursor=cursor,
@@ -236,7 +229,7 @@ def _export_rows(
     wait_for_views(services, after, (*LISTING, "movements"))
     reads = view_reads(services)
     today = today_of(services)
-    rows = reads.all_dossiers(_visible(caller, found), today=today, sort=DOSSIER_SORTS[sort])
+    rows = reads.all_dossiers(own_unit_only(caller, found), today=today, sort=DOSSIER_SORTS[sort])
     columns = dossier_columns(services.calendar, today, reads.movement_plans())
     return rows, columns, f"ho-so-{today.isoformat()}"
 

@@ -8,7 +8,6 @@ movements in ``movements``. Every read accepts ``?after=`` (read-your-writes).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
@@ -43,6 +42,7 @@ from api.routes.common import (
     ViewLimit,
     api_router,
     invalid_cursor,
+    own_unit_only,
     problems,
     today_of,
     view_reads,
@@ -53,15 +53,12 @@ from application.accounts import Principal
 from application.policy import authorize
 from domain.dossier import Status
 from domain.rulebook import Level
-from domain.shared import Role
 from infrastructure.bootstrap import Services
 from infrastructure.views.reads import AWARD_SORTS, AwardFilter, InvalidCursor, StatisticsRows
 
 router = api_router("/api/v1", "Sổ khen thưởng, lấy ý kiến, thống kê (views)")
 
 REGISTER = ("register",)
-REGISTER_WITH_UNITS = ("register", "listing")
-"""The register's unit filter reads the listing's folded unit names."""
 CONSULTATION = ("consultation",)
 STATISTICS = ("statistics", "movements")
 DUE_SOON_WORKING_DAYS = 5
@@ -119,17 +116,6 @@ async def register_filter(  # no I/O: run on the event loop
 RegisterFilter = Annotated[AwardFilter, Depends(register_filter)]
 
 
-def _visible(caller: Principal, found: AwardFilter) -> AwardFilter:
-    """A submitter reads only its own unit's entries."""
-    if caller.actor.role is Role.SUBMITTER:
-        return replace(found, unit=caller.actor.unit or "")
-    return found
-
-
-def _views_for(found: AwardFilter) -> tuple[str, ...]:
-    return REGISTER_WITH_UNITS if found.unit is not None else REGISTER
-
-
 def award_entry(row: dict[str, Any]) -> AwardEntryOut:
     return AwardEntryOut(
         id=row["id"],
@@ -171,10 +157,10 @@ def list_awards(
 
     Every staff role; a submitter reads only its own unit's entries."""
     authorize(caller.actor, "dossier.read")
-    found = _visible(caller, found)
-    wait_for_views(services, after, _views_for(found))
+    found = own_unit_only(caller, found)
+    wait_for_views(services, after, REGISTER)
     reads = view_reads(services)
-    position = reads.position(_views_for(found))
+    position = reads.position(REGISTER)
     try:
         page = reads.awards(found, sort=AWARD_SORTS[sort], cursor=cursor, limit=limit, count=count)
     except InvalidCursor as error:
@@ -192,8 +178,8 @@ def _register_export(
     caller: Principal, services: Services, found: AwardFilter, sort: str, after: int | None
 ) -> tuple[Iterator[dict[str, Any]], str]:
     authorize(caller.actor, "dossier.read")
-    found = _visible(caller, found)
-    wait_for_views(services, after, (*_views_for(found), "movements"))
+    found = own_unit_only(caller, found)
+    wait_for_views(services, after, (*REGISTER, "movements"))
     return view_reads(services).all_awards(found, sort=AWARD_SORTS[sort]), (
         f"so-khen-thuong-{today_of(services).isoformat()}"
     )

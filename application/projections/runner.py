@@ -154,6 +154,8 @@ class Runner:
         self._positions: dict[str, int] | None = None
         self.stats = RunnerStats(views={v.name: ViewStats() for v in self.views})
         self._lock = threading.Lock()
+        self._last_event_at: float | None = None
+        """When the last event the runner decoded was recorded (for the lag metric)."""
 
     @property
     def view_names(self) -> list[str]:
@@ -267,7 +269,7 @@ class Runner:
         active = [v for v in self.views if positions[v.name] == start]
         changes = self._changes(notifications, active, start, end)
         self.sink.write(changes)
-        last_at = self._last_event_time(notifications)
+        last_at = self._last_event_at
         for view in active:
             positions[view.name] = end
             stats = self.stats.views[view.name]
@@ -278,13 +280,6 @@ class Runner:
                 stats.last_event_at = last_at
         self.stats.loads = self._cache.loads
         return end - start
-
-    def _last_event_time(self, notifications: Sequence[Notification]) -> float | None:
-        if not notifications:
-            return None
-        event = self.store.mapper.to_domain_event(notifications[-1])
-        stamp = getattr(event, "timestamp", None)
-        return stamp.timestamp() if stamp is not None else None
 
     def _changes(
         self,
@@ -310,6 +305,7 @@ class Runner:
                     {v.name: v.snapshot(aggregate) for v in counting if issubclass(kind, v.kinds)},
                 )
             touched[event.originator_id].aggregate = event.mutate(aggregate)
+            self._last_event_at = event.timestamp.timestamp()
         for touch in touched.values():
             if touch.aggregate is not None:
                 cache.put(touch.aggregate)

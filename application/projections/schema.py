@@ -60,10 +60,8 @@ class Table:
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: duplicate column")
-        missing = {*self.key, *(c for i in self.indexes for c in i.columns)} - {
-            n.lstrip("-") for n in names
-        }
-        missing = {m for m in missing if m.lstrip("-") not in names}
+        used = {*self.key, *(c.lstrip("-") for i in self.indexes for c in i.columns)}
+        missing = used - set(names)
         if missing:
             raise ValueError(f"{self.name}: unknown columns {sorted(missing)}")
         if (self.owner is None) == (self.counter is None):

@@ -371,6 +371,7 @@ class Register(View):
 
     name = "register"
     title = "Sổ khen thưởng"
+    version = 2  # 2: the folded unit key, so the register filters by unit on its own
     tables = (
         keyed(
             "view_awards",
@@ -388,12 +389,14 @@ class Register(View):
                 _col("revocation_number", C.TEXT),
                 _col("revocation_date", C.DATE),
                 _col("recorded_on", C.DATE, nullable=False),
+                _col("unit_key", C.TEXT, nullable=False),
                 _col("search", C.TEXT, nullable=False),
             ),
             key=("id",),
             owner="id",
             indexes=(
                 Index(("-recorded_on", "-id")),
+                Index(("unit_key", "-recorded_on", "-id")),
                 Index(("decision_number",)),
                 Index(("search",), search=True),
             ),
@@ -427,6 +430,7 @@ class Register(View):
                     "revocation_number": d.revocation_number,
                     "revocation_date": d.revocation_date,
                     "recorded_on": recorded_on,
+                    "unit_key": fold(d.submitting_unit),
                     "search": search_text(
                         d.nominee.name,
                         d.submitting_unit,

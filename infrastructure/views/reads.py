@@ -529,11 +529,7 @@ class ViewReads:
         where.equals("award_code", found.award_code)
         where.equals("level", found.level)
         if found.unit is not None:
-            # The register keeps the unit as written; the listing has its folded key.
-            where.clauses.append(
-                f'"id" IN (SELECT "id" FROM {self._name(DOSSIERS)} WHERE "unit_key" = %s)'
-            )
-            where.params.append(fold(found.unit))
+            where.add('"unit_key" = %s', ("unit_key", fold(found.unit)))
         where.equals("movement_id", found.movement_id)
         if found.recorded_from is not None:
             where.add('"recorded_on" >= %s', ("recorded_on", found.recorded_from))
