@@ -19,11 +19,13 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     JSONTranscoder,
     Recording,
+    Transcoder,
 )
 from eventsourcing.utils import Environment
 
 from application.errors import ConfigurationError, NotFound
-from application.transcodings import register_domain_transcodings
+from application.folding import fold
+from application.transcodings import FastJSONTranscoder, register_domain_transcodings
 
 Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
@@ -34,9 +36,7 @@ SUPPORTED_STORES = {"eventsourcing.popo", "eventsourcing.sqlite", "eventsourcing
 def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     """Fold stored events into an aggregate. The library's default projector checks each event
     against a runtime protocol, which costs more than the mutation itself on Python 3.11."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
+    return fold(aggregate, events)
 
 
 def utc_now() -> datetime:
@@ -90,6 +90,11 @@ class Store(Application[UUID]):
         if self._share_with is not None:
             return self._share_with.recorder
         return super().construct_recorder()
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

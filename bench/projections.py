@@ -112,6 +112,7 @@ from domain.values import Nominee, PersonalDetails  # noqa: E402
 from infrastructure.bootstrap import Services, bootstrap  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from infrastructure.views.database import LIVE, REBUILD, VERIFY, ViewDatabase, quote  # noqa: E402
+from infrastructure.views.parallel import default_workers, fill_in_parallel  # noqa: E402
 
 TARGET_REBUILD_SHARE = 0.25
 TARGET_LISTING_P95_MS = 20.0
@@ -336,7 +337,22 @@ class TimedViewDatabase(ViewDatabase):
     """The runner's sink, timing its writes."""
 
     write_seconds = 0.0
+    read_seconds = 0.0
     rows_written = 0
+
+    def log_reader(self) -> Any:
+        read = super().log_reader()
+        if read is None:
+            return None
+
+        def timed(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return read(*args)
+            finally:
+                self.read_seconds += time.perf_counter() - started
+
+        return timed
 
     def write(self, changes: Sequence[ViewChanges]) -> None:
         self.rows_written += sum(c.rows_written() for c in changes)
@@ -372,6 +388,8 @@ def timed_reads(store: Store) -> Iterator[list[float]]:
 class Rebuild:
     events: int
     """Log positions covered."""
+    workers: int
+    """Processes that filled the tables (1: the runner of this process alone)."""
     applied: int
     """Events the views followed (what the runner read and applied)."""
     apply_seconds: float
@@ -393,7 +411,9 @@ class Rebuild:
         return self.events / (self.apply_seconds + self.index_seconds)
 
 
-def rebuild_views(services: Services, args: argparse.Namespace, batch: int) -> Rebuild:
+def rebuild_views(
+    services: Services, args: argparse.Namespace, batch: int, workers: int
+) -> Rebuild:
     store = services.movements
     views = build_views(services.calendar)
     scratch = TimedViewDatabase(store, views, suffix=REBUILD)
@@ -410,6 +430,17 @@ def rebuild_views(services: Services, args: argparse.Namespace, batch: int) -> R
 
     with timed_reads(store) as read_seconds:
         started = time.perf_counter()
+        parallel_events = 0
+        if workers > 1:
+            # What ``khenthuong projections rebuild`` does on PostgreSQL: worker processes
+            # fill the scratch tables, then this process's runner takes any later events.
+            _, parallel_events = fill_in_parallel(
+                scratch,
+                workers=workers,
+                batch_size=batch,
+                cache_size=max(1, args.cache // workers),
+                progress=progress,
+            )
         runner.run_until_caught_up(progress)
         applied = time.perf_counter() - started
     started = time.perf_counter()
@@ -426,10 +457,11 @@ def rebuild_views(services: Services, args: argparse.Namespace, batch: int) -> R
                 final += int(cursor.fetchone()["n"])
     return Rebuild(
         events=head,
-        applied=stats.events,
+        workers=workers,
+        applied=parallel_events + stats.events,
         apply_seconds=applied,
         index_seconds=indexed,
-        read_seconds=read_seconds[0],
+        read_seconds=read_seconds[0] + scratch.read_seconds,
         write_seconds=scratch.write_seconds,
         loads=runner.stats.loads,
         batches=stats.batches,
@@ -1167,6 +1199,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "swapped in and used by --profile and the verification",
     )
     add("--cache", type=int, default=200_000, help="runner aggregate cache size (200000)")
+    add(
+        "--workers",
+        default=f"1,{default_workers()}",
+        help="rebuild processes to compare, comma-separated (1 and one per core)",
+    )
     add("--live-batch", type=int, default=2_000, help="live runner batch size (2000)")
     add("--requests", type=int, default=1_000, help="requests per listing query (1000)")
     add("--warmup", type=int, default=50, help="unmeasured requests per query first (50)")
@@ -1197,6 +1234,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if not args.batches or min(args.batches) < 1:
         parser.error("--batch needs at least one positive batch size")
     args.batch = args.batches[-1]
+    try:
+        args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    except ValueError:
+        parser.error("--workers takes integers separated by commas")
+    if not args.workers or min(args.workers) < 1:
+        parser.error("--workers needs at least one positive number")
     return args
 
 
@@ -1235,9 +1278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             rebuilds: list[tuple[int, Rebuild]] = []
             plains = [read_log(store, decode=False)]
             log(f"  plain read    {plains[0].events:,} events {plains[0].rate:,.0f}/s")
-            for batch in args.batches:
-                log(f"Rebuilding every view into the scratch tables (batch {batch:,})...")
-                rebuilt = rebuild_views(services, args, batch)
+            for batch, workers in [(b, w) for b in args.batches for w in args.workers]:
+                log(
+                    f"Rebuilding every view into the scratch tables (batch {batch:,}, "
+                    f"{workers} process{'es' if workers > 1 else ''})..."
+                )
+                rebuilt = rebuild_views(services, args, batch, workers)
                 rebuilds.append((batch, rebuilt))
                 log(
                     f"  apply {rebuilt.apply_seconds:.1f} s ({rebuilt.rate:,.0f} events/s; reads "
@@ -1269,7 +1315,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cpu = rebuilt.apply_seconds - rebuilt.read_seconds - rebuilt.write_seconds
                 metrics += [
                     Metric(
-                        f"rebuild apply, batch {batch:,} (cache {args.cache:,})",
+                        f"rebuild apply, batch {batch:,} (cache {args.cache:,}), "
+                        + (
+                            f"{rebuilt.workers} worker processes"
+                            if rebuilt.workers > 1
+                            else "1 process"
+                        ),
                         f"{rebuilt.rate:,.0f} events/s = {share:.1%} of plain read "
                         f"({rebuilt.apply_seconds:.1f} s)",
                         f">= {TARGET_REBUILD_SHARE:.0%} of plain read",
@@ -1278,7 +1329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     Metric(
                         "  reading / writing views / decode+fold+view rows",
                         f"{rebuilt.read_seconds:.1f} s / {rebuilt.write_seconds:.1f} s / "
-                        f"{cpu:.1f} s",
+                        f"{cpu:.1f} s"
+                        if rebuilt.workers == 1
+                        else "(in the workers: not timed apart)",
                     ),
                     Metric(
                         "  with create_indexes (overall)",

@@ -103,6 +103,10 @@ class VietnamCalendar:
         self._lock = threading.Lock()
         self._years: dict[int, _Year] = {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its announced swaps (a rebuild's worker processes get the same calendar)."""
+        return (type(self), (dict(self._extra_holidays), sorted(self._extra_working_days)))
+
     @classmethod
     def from_swaps_file(cls, path: Path | str) -> VietnamCalendar:
         """A calendar with the swaps of a TOML file (see :func:`load_swaps`)."""

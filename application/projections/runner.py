@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Notification
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import get_topic, resolve_topic
 
+from application.folding import apply_event
 from application.projections.schema import TableChanges, ViewChanges, merge_deltas
 from application.projections.views import View
 from application.store import Store, replay
@@ -37,12 +38,74 @@ class PositionMoved(Exception):
     e.g. a rebuild swapped in new tables): the runner starts again from the stored positions."""
 
 
+LogRow = tuple[int, Any, int, str, bytes]
+"""One stored event as read for the views: position, originator id, version, topic, state."""
+
+
+class LogReader(Protocol):
+    def __call__(
+        self, start: int, stop: int, limit: int, topics: Sequence[str]
+    ) -> Sequence[LogRow]:
+        """Up to ``limit`` stored events of the given topics from ``start`` to ``stop``
+        (both included), in log order."""
+        ...
+
+
+def notifications_reader(store: Store) -> LogReader:
+    """Reads through the library's ``select_notifications`` (any recorder)."""
+
+    def read(start: int, stop: int, limit: int, topics: Sequence[str]) -> list[LogRow]:
+        return [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in store.recorder.select_notifications(
+                start=start, limit=limit, stop=stop, topics=topics
+            )
+        ]
+
+    return read
+
+
+class EventDecoder:
+    """Stored event rows to domain events: the mapper's ``to_domain_event`` without building
+    a ``StoredEvent`` for each row (the mapper itself when a cipher or compressor is set)."""
+
+    def __init__(self, mapper: Mapper[Any]) -> None:
+        self._mapper = mapper
+        self._plain = mapper.cipher is None and mapper.compressor is None
+        self._decode = mapper.transcoder.decode
+        self._classes: dict[str, type] = {}
+
+    def __call__(self, row: LogRow) -> Any:
+        _, originator_id, version, topic, state = row
+        if not self._plain:
+            return self._mapper.to_domain_event(StoredEvent(originator_id, version, topic, state))
+        cls = self._classes.get(topic)
+        if cls is None:
+            cls = self._classes[topic] = resolve_topic(topic)
+        values: dict[str, Any] = self._decode(state)
+        values["originator_id"] = (
+            originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        )
+        values["originator_version"] = version
+        class_version = getattr(cls, "class_version", 1)
+        from_version = values.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(values)
+            from_version += 1
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", values)
+        return event
+
+
 class ViewSink(Protocol):
     """Where the views live (SQLite or PostgreSQL tables)."""
 
     def positions(self, views: Sequence[str]) -> dict[str, int]:
         """Each view's tracked position (0 when it has none yet)."""
         ...
+
+    # A sink may also offer ``log_reader() -> LogReader | None``: a faster read of the log
+    # than the library's notifications (the runner uses it when it answers one).
 
     def write(self, changes: Sequence[ViewChanges]) -> None:
         """Write every view's changes and its new position in one transaction.
@@ -139,10 +202,16 @@ class Runner:
         *,
         batch_size: int = 2_000,
         cache_size: int = 20_000,
+        reader: LogReader | None = None,
     ) -> None:
         if not views:
             raise ValueError("a runner needs at least one view")
         self.store = store
+        sink_reader = getattr(sink, "log_reader", None)
+        self._read = (
+            reader or (sink_reader() if sink_reader else None) or notifications_reader(store)
+        )
+        self._decode = EventDecoder(store.mapper)
         self.views = list(views)
         self.sink = sink
         self.batch_size = batch_size
@@ -156,6 +225,8 @@ class Runner:
         self._lock = threading.Lock()
         self._last_event_at: float | None = None
         """When the last event the runner decoded was recorded (for the lag metric)."""
+        self.until: int | None = None
+        """When set, the runner goes no further than this log position."""
 
     @property
     def view_names(self) -> list[str]:
@@ -245,6 +316,8 @@ class Runner:
         positions = self._load_positions()
         recorder = self.store.recorder
         head = recorder.max_notification_id() or 0
+        if self.until is not None:
+            head = min(head, self.until)
         self.stats.head = head
         start = min(positions.values())
         if start >= head:
@@ -253,19 +326,17 @@ class Runner:
         for position in positions.values():
             if start < position < stop:
                 stop = position
-        notifications: list[Notification] = []
+        notifications: list[LogRow] = []
         cursor = start + 1
         while len(notifications) < self.batch_size:
             # Large batches are read in chunks: one huge SELECT is slower than several.
             want = min(READ_CHUNK, self.batch_size - len(notifications))
-            chunk = recorder.select_notifications(
-                start=cursor, limit=want, stop=stop, topics=self._topics
-            )
+            chunk = self._read(cursor, stop, want, self._topics)
             notifications.extend(chunk)
             if len(chunk) < want:
                 break
-            cursor = chunk[-1].id + 1
-        end = notifications[-1].id if len(notifications) >= self.batch_size else stop
+            cursor = chunk[-1][0] + 1
+        end = notifications[-1][0] if len(notifications) >= self.batch_size else stop
         active = [v for v in self.views if positions[v.name] == start]
         changes = self._changes(notifications, active, start, end)
         self.sink.write(changes)
@@ -283,17 +354,17 @@ class Runner:
 
     def _changes(
         self,
-        notifications: Sequence[Notification],
+        notifications: Sequence[LogRow],
         active: Sequence[View],
         start: int,
         end: int,
     ) -> list[ViewChanges]:
-        to_domain_event = self.store.mapper.to_domain_event
+        to_domain_event = self._decode
         cache = self._cache
         touched: dict[UUID, _Touched] = {}
         counting = [v for v in active if any(t.counter for t in v.tables)]
         for notification in notifications:
-            kind = self._kinds.get(notification.topic)
+            kind = self._kinds.get(notification[3])
             if kind is None:
                 continue
             event: Any = to_domain_event(notification)
@@ -304,7 +375,7 @@ class Runner:
                     kind,
                     {v.name: v.snapshot(aggregate) for v in counting if issubclass(kind, v.kinds)},
                 )
-            touched[event.originator_id].aggregate = event.mutate(aggregate)
+            touched[event.originator_id].aggregate = apply_event(event, aggregate)
             self._last_event_at = event.timestamp.timestamp()
         for touch in touched.values():
             if touch.aggregate is not None:

@@ -26,6 +26,7 @@ from application.projections.schema import Table
 from application.projections.views import View
 from application.store import Store
 from infrastructure.views.database import LIVE, REBUILD, VERIFY, ViewDatabase, quote
+from infrastructure.views.parallel import default_workers, fill_in_parallel
 
 __all__ = [
     "REBUILD_BATCH_SIZE",
@@ -88,15 +89,19 @@ def rebuild(
     cache_size: int = REBUILD_CACHE_SIZE,
     progress: Progress | None = None,
     attempts: int = SWAP_ATTEMPTS,
+    workers: int | None = None,
 ) -> RebuildResult:
     """Build ``views`` afresh from the log in scratch tables and put them in place of the live
     ones. Safe while a live runner is running; raises ``RebuildError`` if the log keeps
-    moving faster than the swap can catch it ``attempts`` times (the scratch set is dropped)."""
+    moving faster than the swap can catch it ``attempts`` times (the scratch set is dropped).
+    On PostgreSQL the scratch tables are filled by ``workers`` processes (default: one per
+    core; 1 fills them in this process)."""
     started = time.monotonic()
     scratch = ViewDatabase(store, views, suffix=REBUILD)
     scratch.drop()
     scratch.setup(indexes=False)
     try:
+        parallel_events = _fill(scratch, workers, batch_size, cache_size, progress)
         runner = Runner(store, views, scratch, batch_size=batch_size, cache_size=cache_size)
         runner.run_until_caught_up(progress)
         scratch.create_indexes()
@@ -106,7 +111,7 @@ def rebuild(
                 return RebuildResult(
                     views=tuple(v.name for v in views),
                     position=position,
-                    events=_events(runner),
+                    events=parallel_events + _events(runner),
                     seconds=time.monotonic() - started,
                     swaps=attempt,
                 )
@@ -124,6 +129,32 @@ def rebuild(
 
 def _events(runner: Runner) -> int:
     return max((stats.events for stats in runner.stats.views.values()), default=0)
+
+
+def _fill(
+    scratch: ViewDatabase,
+    workers: int | None,
+    batch_size: int,
+    cache_size: int,
+    progress: Progress | None,
+) -> int:
+    """Fill empty scratch tables with worker processes where that helps (PostgreSQL, a log
+    of at least one batch); returns the events they applied (0 when it did nothing: the
+    caller's runner then does all the work)."""
+    count = default_workers() if workers is None else workers
+    if count < 2 or scratch.dialect != "postgres" or scratch.store.max_position() < batch_size:
+        return 0
+    try:
+        _, events = fill_in_parallel(
+            scratch,
+            workers=count,
+            batch_size=batch_size,
+            cache_size=max(1, cache_size // count),
+            progress=progress,
+        )
+    except RuntimeError as error:
+        raise RebuildError(f"Không dựng lại được bảng bằng nhiều tiến trình: {error}") from error
+    return events
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -214,6 +245,7 @@ def verify(
     catch_up_live: LiveCatchUp | None = None,
     attempts: int = VERIFY_ATTEMPTS,
     keep: int = KEEP_DIFFERENCES,
+    workers: int | None = None,
 ) -> VerifyReport:
     """Rebuild ``views`` into scratch tables and compare them with the live tables, each view
     at one log position on both sides. ``catch_up_live`` brings the live views forward
@@ -231,6 +263,7 @@ def verify(
     scratch.drop()
     try:
         scratch.setup(indexes=False)
+        _fill(scratch, workers, batch_size, cache_size, progress)
         runner = Runner(store, views, scratch, batch_size=batch_size, cache_size=cache_size)
         for attempt in range(1, attempts + 1):
             report.attempts = attempt
