@@ -685,7 +685,13 @@ def projections_status(services: Services, out: TextIO) -> None:
 
 
 def projections_rebuild(
-    services: Services, names: Sequence[str], batch_size: int, out: TextIO, err: TextIO
+    services: Services,
+    names: Sequence[str],
+    batch_size: int,
+    out: TextIO,
+    err: TextIO,
+    *,
+    workers: int | None = None,
 ) -> None:
     views = _views(services, names)
     listed = ", ".join(view.name for view in views)
@@ -702,6 +708,7 @@ def projections_rebuild(
             batch_size=batch_size,
             cache_size=max(REBUILD_CACHE_SIZE, services.settings.projection_cache_size),
             progress=progress,
+            workers=workers,
         )
     finally:
         progress.finish()
@@ -760,6 +767,8 @@ def projections_verify(
     max_lines: int,
     out: TextIO,
     err: TextIO,
+    *,
+    workers: int | None = None,
 ) -> None:
     views = _views(services, names)
     print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
@@ -778,6 +787,7 @@ def projections_verify(
             cache_size=max(REBUILD_CACHE_SIZE, services.settings.projection_cache_size),
             progress=progress,
             catch_up_live=_live_catch_up(services, [view.name for view in views]),
+            workers=workers,
         )
     finally:
         progress.finish()
@@ -917,10 +927,18 @@ def _run_projections(
                 elif action == "status":
                     projections_status(services, out)
                 elif action == "rebuild":
-                    projections_rebuild(services, args.views, args.batch_size, out, err)
+                    projections_rebuild(
+                        services, args.views, args.batch_size, out, err, workers=args.workers
+                    )
                 else:
                     projections_verify(
-                        services, args.views, args.batch_size, args.max_lines, out, err
+                        services,
+                        args.views,
+                        args.batch_size,
+                        args.max_lines,
+                        out,
+                        err,
+                        workers=args.workers,
                     )
             except RebuildError as error:
                 raise CliError(error.message, FAILED) from None
@@ -1146,6 +1164,14 @@ def _add_projections_parser(commands: Any) -> None:
             default=REBUILD_BATCH_SIZE,
             metavar="SỐ",
             help=f"số sự kiện mỗi giao dịch khi dựng lại (mặc định {REBUILD_BATCH_SIZE})",
+        )
+        action.add_argument(
+            "--workers",
+            type=_bounded("--workers", 1, 32),
+            default=None,
+            metavar="SỐ",
+            help="số tiến trình dựng lại song song trên PostgreSQL (mặc định: số lõi CPU; "
+            "1: chỉ tiến trình này)",
         )
         if name == "verify":
             action.add_argument(
