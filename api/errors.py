@@ -35,6 +35,7 @@ from domain.accounts import AccountDisabled, DuplicateAccount, RoleNotHeld, Unkn
 from domain.dossier import Status
 from domain.errors import (
     AlreadyVoted,
+    CommentNotFound,
     CommentPeriodTooShort,
     CommentWindowClosed,
     CommentWindowStillOpen,
@@ -51,6 +52,7 @@ from domain.errors import (
     InvalidDocumentNumber,
     InvalidPeriod,
     InvalidValue,
+    ModerationUnchanged,
     MovementClosed,
     NomineeKindMismatch,
     NoRulebookInForce,
@@ -101,6 +103,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     RoleChoiceNeeded: 400,
     # 404
     NotFound: 404,
+    CommentNotFound: 404,
     # 409: the state of things does not allow it
     IllegalTransition: 409,
     DossierOnHold: 409,
@@ -112,6 +115,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     DuplicateNomination: 409,
     DuplicateDocumentNumber: 409,
     DuplicateComment: 409,
+    ModerationUnchanged: 409,
     DuplicateMovement: 409,
     DuplicateAccount: 409,
     AccountDisabled: 409,

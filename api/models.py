@@ -27,8 +27,10 @@ from pydantic import (
 
 from domain.shared import MAX_DOCUMENT_BYTES, nfc
 from domain.values import (
+    MAX_MODERATION_REASON,
     CentralOutcome,
     CommentKind,
+    CommentStatus,
     Disposition,
     Grounds,
     HoldKind,
@@ -297,6 +299,15 @@ class ReceiveComment(Strict):
     contact: Line200 | None = None
 
 
+class ModerateComment(Strict):
+    decision: Literal["published", "withheld"] = Field(
+        description="published: công bố trên trang công khai; withheld: không công bố (cần lý do)"
+    )
+    reason: Annotated[str, Field(max_length=MAX_MODERATION_REASON), OPTIONAL] = Field(
+        default="", description="Lý do; bắt buộc khi không công bố"
+    )
+
+
 class Empty(Strict):
     pass
 
@@ -490,7 +501,30 @@ class CommentOut(Out):
     author_name: str | None
     contact: str | None = Field(description="«[ẩn]» với vai trò không được xem thông tin cá nhân")
     received_on: date
+    status: CommentStatus = Field(
+        description="received (chờ kiểm duyệt), published (đã công bố), withheld (không công bố)"
+    )
+    moderation_reason: str | None = Field(description="Lý do của quyết định kiểm duyệt gần nhất")
+    moderated_on: date | None
     answer: CommentAnswerOut | None
+
+
+class ReceivedCommentOut(CommentOut):
+    receipt_code: str | None = Field(
+        description="Mã biên nhận dạng XXXX-XXXX-XXXX (ý kiến gửi qua trang công khai)"
+    )
+    contact: str | None = Field(description="Chỉ chuyên viên thẩm định thấy; vai trò khác: «[ẩn]»")
+
+
+class CommentsOut(Out):
+    """Every comment a dossier received, in order; ETag is the dossier's version."""
+
+    id: UUID
+    version: int
+    received: int
+    published: int
+    withheld: int
+    items: list[ReceivedCommentOut]
 
 
 class PublicCommentOut(Out):

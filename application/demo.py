@@ -24,7 +24,9 @@ Movements, from the seed texts (the project's ``seeds/`` folder, real provincial
   yearly movement ``35/KH-UBND`` for the year of the recent activity (an illustrative number).
 
 Sixty-eight dossiers cover every ``Status``, state-level and provincial awards, individuals and
-collectives, public comments (some with contacts), a council of fifteen members (``m01`` …
+collectives, public comments (some with contacts; each with a receipt code as its id, published
+by the appraiser minutes after it came, one duplicate withheld with a reason, and the latest on
+each nomination still open for comment not yet moderated), a council of fifteen members (``m01`` …
 ``m15``) with conflicts of interest and written ballots, holds, returns, withdrawals, batch
 decisions (one decision number for several dossiers, as provinces do), decisions from above
 and one revocation. Individuals carry private details (12-digit identity number, date of
@@ -65,6 +67,7 @@ from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from application.accounts import SYSTEM, Accounts, IssuedToken
+from application.comments import RECEIPT_ALPHABET, RECEIPT_LENGTH
 from application.dossiers import Dossiers
 from application.errors import NotFound
 from application.movements import Movements
@@ -77,6 +80,7 @@ from domain.values import (
     CentralOutcome,
     CommentAnswer,
     CommentKind,
+    CommentStatus,
     Disposition,
     Grounds,
     HoldKind,
@@ -842,6 +846,8 @@ class _Planner:
         self.people: set[str] = set()
         self.identities: set[str] = set()
         self._seq = 0
+        self.withheld: str | None = None
+        """The key of the dossier whose duplicated comment the appraiser withheld."""
         self.groups = self._groups()
 
     # the groups of dossiers and their batches ----------------------------------------------
@@ -1224,15 +1230,41 @@ class _DossierScript:
         opened = self.cursor.day
         span = max(0, self.planner.days.calendar.working_days_between(opened, last))
         offsets = sorted(rng.randint(0, span) for _ in kinds)
+        duplicate = self._withholds_a_duplicate(len(kinds))
+        first: tuple[str, str | None, str | None] | None = None
         for number, (kind, offset) in enumerate(zip(kinds, offsets, strict=True), start=1):
-            comment_id = f"{self.spec.key}-yk{number}"
+            comment_id = demo_receipt_code(self.spec.key, number)
             text, author, contact = self.comment_text(kind)
             by = PORTAL if rng.random() < 0.8 else self.appraiser
+            if duplicate and number == 2 and first is not None:
+                text, author, contact = first  # the same person sent the same comment again
+            first = first or (text, author, contact)
             self.comments.append((comment_id, kind))
-            self.step(
-                self.cursor.on(self.planner.days.add(opened, offset)),
-                _comment(self.app, self.id, comment_id, kind, text, author, contact, by),
-            )
+            at = self.cursor.on(self.planner.days.add(opened, offset))
+            self.step(at, _comment(self.app, self.id, comment_id, kind, text, author, contact, by))
+            decision = self.moderation(number, len(kinds), duplicate)
+            if decision is not None:
+                # Moderated minutes later, before anything else happens to the dossier (its next
+                # step is at least five minutes after the comment).
+                self.step(at + timedelta(minutes=2), _moderate(self, comment_id, *decision))
+
+    def _withholds_a_duplicate(self, comments: int) -> bool:
+        """The first dossier open for comment with two comments or more gets a duplicate."""
+        if self.planner.withheld is None and self.spec.path == "public_comment" and comments >= 2:
+            self.planner.withheld = self.spec.key
+            return True
+        return False
+
+    def moderation(
+        self, number: int, comments: int, duplicate: bool
+    ) -> tuple[CommentStatus, str] | None:
+        """The appraiser publishes each comment, withholds the duplicate, and has not yet
+        looked at the latest comment on a nomination still open for comment."""
+        if duplicate and number == 2:
+            return CommentStatus.WITHHELD, WITHHELD_DUPLICATE
+        if self.spec.path == "public_comment" and number == comments:
+            return None
+        return CommentStatus.PUBLISHED, ""
 
     def _close_comment(self, version: int) -> object:
         return self.app.close_public_comment(self.id, by=self.appraiser, expected_version=version)
@@ -1567,6 +1599,29 @@ def _comment(
         )
 
     return run
+
+
+WITHHELD_DUPLICATE = (
+    "Ý kiến trùng lặp với ý kiến cùng người gửi đã gửi trước đó; không công bố lần hai. Nội dung "
+    "vẫn được chuyển cơ quan thẩm định xem xét và trả lời."
+)
+
+
+def demo_receipt_code(dossier_key: str, number: int) -> str:
+    """The receipt code of a demo dossier's comment: the same on every run."""
+    digest = hashlib.sha256(f"khenthuong demo comment {dossier_key} {number}".encode()).digest()
+    return "".join(
+        RECEIPT_ALPHABET[byte % len(RECEIPT_ALPHABET)] for byte in digest[:RECEIPT_LENGTH]
+    )
+
+
+def _moderate(
+    script: _DossierScript, comment_id: str, decision: CommentStatus, reason: str
+) -> Callable[[int], object]:
+    app, dossier_id, by = script.app, script.id, script.appraiser
+    return lambda v: app.moderate_comment(
+        dossier_id, comment_id, decision=decision, reason=reason, by=by, expected_version=v
+    )
 
 
 def _conflict(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -12,9 +13,15 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from application.comments import (
+    format_receipt_code,
+    is_receipt_code,
+    new_receipt_code,
+    normalise_receipt_code,
+)
 from application.errors import AlreadyExists, InvalidMoment, NotFound, VersionConflict
-from application.history import HistoryEntry, history_entries, plain
-from application.policy import PRIVATE_READERS, authorize
+from application.history import REDACTED, HistoryEntry, history_entries, plain
+from application.policy import CONTACT_READERS, PRIVATE_READERS, authorize
 from application.store import Clock, Receipt, Store, replay, utc_now
 from application.views import dossier_state
 from domain.calendar import WorkCalendar
@@ -28,6 +35,7 @@ from domain.values import (
     CentralOutcome,
     CommentAnswer,
     CommentKind,
+    CommentStatus,
     Grounds,
     HoldKind,
     Nominee,
@@ -38,6 +46,15 @@ from domain.values import (
 
 Command = Callable[[Dossier, datetime], Sequence[Aggregate | None] | None]
 DOSSIER = "hồ sơ"
+
+
+@dataclass(frozen=True)
+class DossierComments:
+    """The comments a dossier received, read at one version of it (the ETag to moderate with)."""
+
+    dossier_id: UUID
+    version: int
+    comments: list[dict[str, Any]]
 
 
 class Dossiers(Store):
@@ -161,12 +178,34 @@ class Dossiers(Store):
         expected_version: int | None = None,
         comment_id: str | None = None,
     ) -> Receipt:
-        """Record a comment while the window is open (a citizen does not know the version)."""
-        key = comment_id or uuid4().hex
+        """Record a comment while the window is open (a citizen does not know the version).
+
+        Without ``comment_id`` the comment gets a new receipt code as its id."""
+        key = comment_id or new_receipt_code()
         return self._act(
             "dossier.receive_comment", dossier_id, expected_version, by,
             lambda d, at: d.receive_comment(
                 comment_id=key, kind=kind, text=text, author_name=author_name, contact=contact, by=by, at=at
+            ),
+        )  # fmt: skip
+
+    def moderate_comment(
+        self,
+        dossier_id: UUID,
+        comment_id: str,
+        *,
+        decision: CommentStatus,
+        reason: str,
+        by: Actor,
+        expected_version: int,
+    ) -> Receipt:
+        """Publish or withhold (with a reason) a comment received; a later decision replaces it.
+
+        ``comment_id`` may also be a receipt code as people write it (any case, dashes)."""
+        return self._act(
+            "dossier.moderate_comment", dossier_id, expected_version, by,
+            lambda d, at: d.moderate_comment(
+                comment_id=_comment_key(d, comment_id), decision=decision, reason=reason, by=by, at=at
             ),
         )  # fmt: skip
 
@@ -425,6 +464,25 @@ class Dossiers(Store):
         state["deadline"] = plain(dossier.deadline(self.calendar, local_date(as_of)))
         return state
 
+    def comments(self, dossier_id: UUID, *, viewer: Actor) -> DossierComments:
+        """Every comment received, in order, with its moderation and its answer; the contact
+        only for the appraiser (others read it redacted)."""
+        authorize(viewer, "dossier.comments")
+        dossier = self._load(Dossier, dossier_id, DOSSIER)
+        self._require_visible(dossier, viewer)
+        show_contact = viewer.role in CONTACT_READERS
+        entries = []
+        for comment in dossier.comments.values():
+            entry = plain(comment)
+            if not show_contact and comment.contact is not None:
+                entry["contact"] = REDACTED
+            key = comment.comment_id
+            entry["receipt_code"] = format_receipt_code(key) if is_receipt_code(key) else None
+            answer = dossier.answers.get(comment.comment_id)
+            entry["answer"] = plain(answer) if answer else None
+            entries.append(entry)
+        return DossierComments(dossier.id, dossier.version, entries)
+
     def history(self, dossier_id: UUID, *, viewer: Actor) -> list[HistoryEntry]:
         """Every event of the dossier, with its Vietnamese label, actor, time and data."""
         authorize(viewer, "dossier.history")
@@ -530,3 +588,10 @@ class Dossiers(Store):
     def _at_version(self, dossier_id: UUID, version: int) -> Dossier:
         dossier: Dossier = self.repository.get(dossier_id, version=version, projector_func=replay)
         return dossier
+
+
+def _comment_key(dossier: Dossier, comment_id: str) -> str:
+    """The stored id a caller means: the id itself, or the receipt code it spells."""
+    if comment_id in dossier.comments:
+        return comment_id
+    return normalise_receipt_code(comment_id) or comment_id

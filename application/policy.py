@@ -23,6 +23,11 @@ POLICY: dict[str, tuple[str, frozenset[Role]]] = {
         "ghi nhận ý kiến Nhân dân",
         frozenset({Role.PUBLIC, Role.APPRAISER}),
     ),
+    "dossier.moderate_comment": ("kiểm duyệt ý kiến Nhân dân", frozenset({Role.APPRAISER})),
+    "dossier.comments": (
+        "xem ý kiến Nhân dân đã nhận",
+        frozenset({Role.APPRAISER, Role.AUDITOR}),
+    ),
     "dossier.hold": ("tạm dừng xét khen thưởng", frozenset({Role.APPRAISER, Role.CHAIRMAN})),
     "dossier.lift_hold": ("tiếp tục xét khen thưởng", frozenset({Role.APPRAISER, Role.CHAIRMAN})),
     "dossier.appraise": ("thẩm định hồ sơ", frozenset({Role.APPRAISER})),
@@ -54,6 +59,9 @@ POLICY: dict[str, tuple[str, frozenset[Role]]] = {
 
 PRIVATE_READERS = frozenset({Role.APPRAISER, Role.CHAIRMAN, Role.AUDITOR, Role.SUBMITTER})
 """Roles that may see a nominee's personal details and commenters' contacts (submitters: own unit)."""
+
+CONTACT_READERS = frozenset({Role.APPRAISER})
+"""Roles shown a commenter's contact in the comments list (the appraiser, who may answer)."""
 
 
 def authorize(actor: Actor, use_case: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.calendar import WorkCalendar
 from domain.errors import (
     AlreadyVoted,
+    CommentNotFound,
     CommentPeriodTooShort,
     CommentWindowClosed,
     CommentWindowStillOpen,
@@ -34,6 +35,7 @@ from domain.errors import (
     InvalidDocumentNumber,
     InvalidPeriod,
     InvalidValue,
+    ModerationUnchanged,
     NomineeKindMismatch,
     NotACouncilMember,
     NotEligible,
@@ -63,10 +65,13 @@ from domain.shared import (
     same_unit,
 )
 from domain.values import (
+    MAX_MODERATION_REASON,
+    MODERATION_DECISIONS,
     CentralOutcome,
     Comment,
     CommentAnswer,
     CommentKind,
+    CommentStatus,
     CouncilResult,
     Grounds,
     HoldKind,
@@ -236,6 +241,13 @@ class Dossier(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 comments had no kind; they were all recorded as information."""
             state["kind"] = CommentKind.INFORMATION.value
+
+    class CommentModerated(Aggregate.Event):
+        label: ClassVar[str] = "Kiểm duyệt ý kiến Nhân dân"
+        comment_id: str
+        decision: CommentStatus
+        reason: str
+        by: Actor
 
     class PublicCommentClosed(Aggregate.Event):
         label: ClassVar[str] = "Kết thúc lấy ý kiến Nhân dân"
@@ -596,6 +608,53 @@ class Dossier(Aggregate):
             contact=contact,
             received_on=local_date(timestamp),
         )
+
+    def moderate_comment(
+        self,
+        *,
+        comment_id: str,
+        decision: CommentStatus,
+        reason: str,
+        by: Actor,
+        at: datetime,
+    ) -> None:
+        """The appraiser publishes or withholds (with a reason) a comment received; a decision
+        may be changed later by another one, and nothing is ever deleted."""
+        self._require_moment(at)
+        action = "kiểm duyệt ý kiến Nhân dân"
+        _require_role(by, action, Role.APPRAISER)
+        self._require_not_submitter(by, "kiểm duyệt ý kiến Nhân dân về")
+        comment = self.comments.get(comment_id) if isinstance(comment_id, str) else None
+        if comment is None:
+            raise CommentNotFound(str(comment_id)[:64])
+        chosen = _choice(CommentStatus, decision, "quyết định kiểm duyệt")
+        if chosen not in MODERATION_DECISIONS:
+            raise InvalidValue("quyết định kiểm duyệt", "phải là published hoặc withheld")
+        withholding = chosen is CommentStatus.WITHHELD
+        text = require_text(
+            "lý do không công bố" if withholding else "lý do công bố",
+            reason,
+            max_length=MAX_MODERATION_REASON,
+            min_length=1 if withholding else 0,
+        )
+        if chosen is comment.status and text == (comment.moderation_reason or ""):
+            raise ModerationUnchanged(chosen.label)
+        self._on_comment_moderated(
+            comment_id=comment_id, decision=chosen, reason=text, by=by, timestamp=at
+        )
+
+    @event(CommentModerated)
+    def _on_comment_moderated(
+        self, comment_id: str, decision: CommentStatus, reason: str, by: Actor, timestamp: datetime
+    ) -> None:
+        comment = self.comments.get(comment_id)
+        if comment is not None:
+            self.comments[comment_id] = replace(
+                comment,
+                status=CommentStatus(decision),
+                moderation_reason=reason or None,
+                moderated_on=local_date(timestamp),
+            )
 
     def close_public_comment(self, *, by: Actor, at: datetime) -> None:
         """The window closes only after its last day has passed; the appraisal clock starts then."""

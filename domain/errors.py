@@ -256,6 +256,29 @@ class UnknownComment(DomainError):
         super().__init__(f"Hồ sơ không có ý kiến mã {comment_id}.")
 
 
+class CommentNotFound(DomainError):
+    """A command names a comment the dossier never received (the API answers 404)."""
+
+    code = "comment-not-found"
+    title = "Không tìm thấy ý kiến"
+
+    def __init__(self, comment_id: str) -> None:
+        super().__init__(
+            f"Hồ sơ không có ý kiến mã {comment_id}; kiểm tra lại mã ý kiến (mã biên nhận)."
+        )
+
+
+class ModerationUnchanged(DomainError):
+    code = "moderation-unchanged"
+    title = "Ý kiến đã ở trạng thái này"
+
+    def __init__(self, status_label: str) -> None:
+        super().__init__(
+            f"Ý kiến đang ở trạng thái «{status_label}» với cùng lý do; không có gì thay đổi "
+            "để ghi nhận."
+        )
+
+
 class NotACouncilMember(DomainError):
     code = "not-a-council-member"
     title = "Không phải thành viên Hội đồng"

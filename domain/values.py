@@ -26,6 +26,28 @@ class CommentKind(StrEnum):
     INFORMATION = "information"
 
 
+class CommentStatus(StrEnum):
+    """Where a comment stands in moderation: received, then published or withheld by the
+    appraiser (a decision may be changed later; nothing is deleted)."""
+
+    RECEIVED = "received"
+    PUBLISHED = "published"
+    WITHHELD = "withheld"
+
+    @property
+    def label(self) -> str:
+        return COMMENT_STATUS_LABELS[self]
+
+
+COMMENT_STATUS_LABELS: dict[CommentStatus, str] = {
+    CommentStatus.RECEIVED: "Đã tiếp nhận, chờ kiểm duyệt",
+    CommentStatus.PUBLISHED: "Đã công bố",
+    CommentStatus.WITHHELD: "Không công bố",
+}
+MODERATION_DECISIONS = (CommentStatus.PUBLISHED, CommentStatus.WITHHELD)
+MAX_MODERATION_REASON = 2000
+
+
 class Disposition(StrEnum):
     NOTED = "noted"
     ACCEPTED = "accepted"
@@ -137,7 +159,10 @@ class PriorTitle:
 
 @dataclass(frozen=True)
 class Comment:
-    """A comment from the people on a published nomination. ``contact`` is private."""
+    """A comment from the people on a published nomination. ``contact`` is private.
+
+    ``status`` is its moderation: received (not yet decided), published or withheld; the
+    reason and day are those of the latest decision."""
 
     comment_id: str
     kind: CommentKind
@@ -145,9 +170,13 @@ class Comment:
     author_name: str | None
     contact: str | None
     received_on: date
+    status: CommentStatus = CommentStatus.RECEIVED
+    moderation_reason: str | None = None
+    moderated_on: date | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", CommentKind(self.kind))
+        object.__setattr__(self, "status", CommentStatus(self.status))
 
 
 @dataclass(frozen=True)

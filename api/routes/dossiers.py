@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Path, Query, Response
 from starlette.responses import StreamingResponse
 
 from api.errors import etag
@@ -24,6 +24,7 @@ from api.models import (
     BallotsOut,
     CastBallot,
     CentralDecision,
+    CommentsOut,
     ConcludeCouncilReview,
     DeadlineOut,
     DeclareConflict,
@@ -38,12 +39,14 @@ from api.models import (
     Hold,
     IsoDate,
     LiftHold,
+    ModerateComment,
     Moment,
     OpenCouncilReview,
     OpenPublicComment,
     PartyOpinion,
     ReceiptOut,
     ReceiveComment,
+    ReceivedCommentOut,
     Reject,
     ReturnForSupplement,
     Revoke,
@@ -85,11 +88,20 @@ from domain.calendar import WorkCalendar
 from domain.dossier import Status
 from domain.rulebook import Subject
 from domain.shared import DocumentRef, Role
-from domain.values import CommentAnswer, Nominee, PersonalDetails, PriorTitle
+from domain.values import CommentAnswer, CommentStatus, Nominee, PersonalDetails, PriorTitle
 from infrastructure.bootstrap import Services
 from infrastructure.views.reads import DOSSIER_SORTS, DossierFilter, InvalidCursor, deadline_for
 
 router = api_router("/api/v1/dossiers", "Hồ sơ (dossiers)")
+CommentKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="Mã ý kiến, hoặc mã biên nhận (XXXX-XXXX-XXXX, không phân biệt hoa thường)",
+    ),
+]
 MOVE: dict[str, Any] = {"response_model": ReceiptOut, "responses": problems(*MOVE_PROBLEMS)}
 
 
@@ -480,6 +492,52 @@ def receive_comment(
         text=body.text,
         author_name=body.author_name,
         contact=body.contact,
+        by=caller.actor,
+        expected_version=version,
+    )
+    return receipt(result, response)
+
+
+@router.get(
+    "/{dossier_id}/comments", response_model=CommentsOut, responses=problems(*READ_PROBLEMS)
+)
+def list_comments(
+    dossier_id: DossierId, caller: Caller, services: ServicesDep, response: Response
+) -> CommentsOut:
+    """Every comment received, in order, with its moderation and answer (appraiser, auditor).
+
+    The commenter's contact is shown to the appraiser only. ETag is the dossier's version, the
+    If-Match for a moderation."""
+    found = services.dossiers.comments(dossier_id, viewer=caller.actor)
+    response.headers["ETag"] = etag(found.version)
+    items = [ReceivedCommentOut.model_validate(entry) for entry in found.comments]
+    return CommentsOut(
+        id=found.dossier_id,
+        version=found.version,
+        received=len(items),
+        published=sum(1 for item in items if item.status is CommentStatus.PUBLISHED),
+        withheld=sum(1 for item in items if item.status is CommentStatus.WITHHELD),
+        items=items,
+    )
+
+
+@router.post("/{dossier_id}/comments/{comment_id}/moderation", **MOVE)
+def moderate_comment(
+    dossier_id: DossierId,
+    comment_id: CommentKey,
+    body: ModerateComment,
+    caller: Caller,
+    version: ExpectedVersion,
+    services: ServicesDep,
+    response: Response,
+) -> ReceiptOut:
+    """Kiểm duyệt ý kiến (appraiser): publish it, or withhold it with a reason; a later decision
+    replaces the earlier one and both stay in the history. Unknown comment → 404."""
+    result = services.dossiers.moderate_comment(
+        dossier_id,
+        comment_id,
+        decision=CommentStatus(body.decision),
+        reason=body.reason,
         by=caller.actor,
         expected_version=version,
     )

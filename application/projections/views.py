@@ -32,6 +32,7 @@ from domain.calendar import WorkCalendar
 from domain.dossier import Deadline, Dossier, Status
 from domain.movement import EmulationMovement
 from domain.shared import fold, local_date
+from domain.values import CommentStatus
 
 C = ColumnType
 
@@ -313,6 +314,7 @@ class Consultation(View):
 
     name = "consultation"
     title = "Lấy ý kiến Nhân dân"
+    version = 2  # 2: published and withheld comments counted from their moderation
     tables = (
         keyed(
             "view_consultation",
@@ -343,7 +345,7 @@ class Consultation(View):
         d: Dossier = aggregate
         if d.comment_opened_on is None or d.comment_closes_on is None:
             return {"view_consultation": []}
-        moderation = Counter(getattr(c, "moderation", None) for c in d.comments.values())
+        moderation = Counter(c.status for c in d.comments.values())
         return {
             "view_consultation": [
                 {
@@ -355,12 +357,69 @@ class Consultation(View):
                     "closes_on": d.comment_closes_on,
                     "closed_on": d.comment_closed_on,
                     "comments_received": len(d.comments),
-                    "comments_published": moderation.get("published", 0),
-                    "comments_withheld": moderation.get("withheld", 0),
+                    "comments_published": moderation[CommentStatus.PUBLISHED],
+                    "comments_withheld": moderation[CommentStatus.WITHHELD],
                     "search": search_text(d.nominee.name, d.submitting_unit),
                 }
             ]
         }
+
+
+class Comments(View):
+    """Every comment received, one row each, with its moderation and the appraisal's answer:
+    what the public pages show of the published ones and a receipt code's holder of their own.
+    Never the commenter's contact."""
+
+    name = "comments"
+    title = "Ý kiến Nhân dân"
+    tables = (
+        keyed(
+            "view_comments",
+            (
+                _col("comment_id", C.TEXT, nullable=False),
+                _col("dossier_id", C.UUID, nullable=False),
+                _col("number", C.INT, nullable=False),
+                _col("kind", C.TEXT, nullable=False),
+                _col("text", C.TEXT, nullable=False),
+                _col("author_name", C.TEXT),
+                _col("received_on", C.DATE, nullable=False),
+                _col("status", C.TEXT, nullable=False),
+                _col("moderated_on", C.DATE),
+                _col("answer_disposition", C.TEXT),
+                _col("answer_reason", C.TEXT),
+                _col("answered_on", C.DATE),
+            ),
+            key=("dossier_id", "comment_id"),
+            owner="dossier_id",
+            indexes=(
+                Index(("comment_id",)),
+                Index(("dossier_id", "status", "number")),
+            ),
+        ),
+    )
+
+    def rows(self, aggregate: Any) -> Mapping[str, list[Row]]:
+        d: Dossier = aggregate
+        rows: list[Row] = []
+        for number, comment in enumerate(d.comments.values(), start=1):
+            answer = d.answers.get(comment.comment_id)
+            rows.append(
+                {
+                    "comment_id": comment.comment_id,
+                    "dossier_id": d.id,
+                    "number": number,
+                    "kind": comment.kind.value,
+                    "text": comment.text,
+                    "author_name": comment.author_name,
+                    "received_on": comment.received_on,
+                    "status": comment.status.value,
+                    "moderated_on": comment.moderated_on,
+                    "answer_disposition": answer.disposition.value if answer else None,
+                    "answer_reason": answer.reason if answer else None,
+                    "answered_on": d.appraised_on if answer else None,
+                }
+            )
+        return {"view_comments": rows}
 
 
 REGISTER_STATUSES = (Status.APPROVED, Status.FORWARDED, Status.CONFERRED, Status.REVOKED)
@@ -567,6 +626,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     Register,
     Statistics,
     Movements,
+    Comments,
 )
 VIEW_NAMES = tuple(v.name for v in VIEW_CLASSES)
 

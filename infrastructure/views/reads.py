@@ -33,9 +33,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
+from application.comments import format_receipt_code, normalise_receipt_code
 from application.projections.schema import ColumnType, Table
 from application.projections.views import (
     Agenda,
+    Comments,
     Consultation,
     Listing,
     Movements,
@@ -73,6 +75,7 @@ STAT_COUNTS = Statistics.table("view_stat_counts")
 STAT_CLOCKS = Statistics.table("view_stat_clocks")
 STAT_STAGE_DAYS = Statistics.table("view_stat_stage_days")
 MOVEMENTS = Movements.table("view_movements")
+COMMENTS = Comments.table("view_comments")
 
 MAX_SEARCH_WORDS = 8
 MAX_CURSOR_LENGTH = 400
@@ -613,6 +616,32 @@ class ViewReads:
         rows = self.database.select(MOVEMENTS, "SELECT id, plan_number FROM {table}")
         return {row["id"]: row["plan_number"] for row in rows}
 
+    # --- comments ---------------------------------------------------------------------------
+
+    def published_comments(self, dossier_id: UUID) -> list[Row]:
+        """A dossier's published comments in the order received, each with the appraisal's
+        answer once appraised (``answer``: {disposition, reason, on} or None). No contact: the
+        view never holds one."""
+        rows = self.database.select(
+            COMMENTS,
+            "SELECT * FROM {table} WHERE dossier_id = %s AND status = %s ORDER BY number",
+            [self.database.encode(COMMENTS, "dossier_id", dossier_id), "published"],
+        )
+        return [_comment(row) for row in rows]
+
+    def comment_by_receipt(self, code: str) -> Row | None:
+        """The comment a receipt code names, whatever its moderation (a holder sees their own
+        comment even if withheld), or None for text that is not a code or names no comment."""
+        key = normalise_receipt_code(code)
+        if key is None:
+            return None
+        rows = self.database.select(
+            COMMENTS,
+            "SELECT * FROM {table} WHERE comment_id = %s ORDER BY dossier_id LIMIT 1",
+            [key],
+        )
+        return _comment(rows[0]) if rows else None
+
     # --- statistics -------------------------------------------------------------------------
 
     def statistics(self, *, today: date, soon: date) -> StatisticsRows:
@@ -651,6 +680,24 @@ class ViewReads:
             due_soon=due_soon,
             stages=sorted(stages, key=lambda s: s.stage),
         )
+
+
+def _comment(row: Row) -> Row:
+    """A comments view row as the pages read it: the receipt code grouped for people, the
+    answer as one value."""
+    answer = None
+    if row["answer_disposition"] is not None:
+        answer = {
+            "disposition": row.pop("answer_disposition"),
+            "reason": row.pop("answer_reason"),
+            "on": row.pop("answered_on"),
+        }
+    else:
+        for name in ("answer_disposition", "answer_reason", "answered_on"):
+            row.pop(name)
+    row["answer"] = answer
+    row["receipt_code"] = format_receipt_code(row["comment_id"])
+    return row
 
 
 def _stage_days(stage: str, histogram: list[tuple[int, int]]) -> StageDays:

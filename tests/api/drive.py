@@ -15,9 +15,18 @@ from typing import Any
 from uuid import UUID
 
 from application.accounts import SYSTEM
+from application.comments import new_receipt_code
 from domain.rulebook import Subject
 from domain.shared import Actor, DocumentRef, Role
-from domain.values import CentralOutcome, HoldKind, Nominee, PersonalDetails, PriorTitle, Vote
+from domain.values import (
+    CentralOutcome,
+    CommentKind,
+    HoldKind,
+    Nominee,
+    PersonalDetails,
+    PriorTitle,
+    Vote,
+)
 from tests.api.conftest import ACCOUNTS, MEMBER_NAMES, UNIT, Staff, sha
 
 PROVINCIAL = "bang_khen_chu_tich_tinh"
@@ -43,6 +52,7 @@ CHAIRMAN = actor("chairman")
 AUDITOR = actor("auditor")
 ADMIN = actor("admin")
 MEMBERS = [actor(name) for name in MEMBER_NAMES]
+PORTAL = Actor("cong-thong-tin-dien-tu", Role.PUBLIC)
 
 
 class Driver:
@@ -171,6 +181,21 @@ class Driver:
         """A state-level dossier whose window opens today (comments are taken)."""
         closes_on = self.services.calendar.add_working_days(self.today(), 10)
         return self.do("open_public_comment", self.submit(award), APPRAISER, closes_on=closes_on)
+
+    def comment_received(self, award: str = STATE) -> tuple[UUID, str]:
+        """A dossier open for comment with one comment from the portal; (its id, the code)."""
+        dossier_id = self.comment_open(award)
+        code = new_receipt_code()
+        self.services.dossiers.receive_comment(
+            dossier_id,
+            kind=CommentKind.OBJECTION,
+            text="Đề nghị làm rõ thành tích.",
+            author_name="Hoàng Văn Nam",
+            contact="0987 654 321",
+            by=PORTAL,
+            comment_id=code,
+        )
+        return dossier_id, code
 
     def open_windows(self, award: str, count: int) -> None:
         """Open ``count`` windows now, for stages that need them run out (see the module)."""

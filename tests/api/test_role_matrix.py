@@ -108,7 +108,7 @@ def move(action: str, body: Callable[[Driver, Any], Any]) -> Call:
         dossier_id = ctx["dossier_id"]
         return driver.staff.post(
             who,
-            f"/api/v1/dossiers/{dossier_id}/{action}",
+            f"/api/v1/dossiers/{dossier_id}/{action.format(**ctx)}",
             body(driver, ctx),
             version=driver.version(dossier_id),
         )
@@ -177,6 +177,12 @@ def an_account(driver: Driver, _role: str) -> dict[str, Any]:
 def own_account(driver: Driver, role: str) -> dict[str, Any]:
     name = ACCOUNTS[WHO[role]][0]
     return {"name": name, "token_id": driver.extra_token(name)}
+
+
+def a_comment(driver: Driver, _role: str) -> dict[str, Any]:
+    """A dossier open for comment and the receipt code of the one comment it received."""
+    dossier_id, code = driver.comment_received()
+    return {"dossier_id": dossier_id, "comment_id": code}
 
 
 def readable(driver: Driver, _role: str) -> dict[str, Any]:
@@ -424,6 +430,26 @@ ROWS: tuple[Row, ...] = (
         dossier("comment_open"),
         move("comments", fixed({"kind": "support", "text": "Đồng ý.", "contact": "0912000001"})),
         use_case="dossier.receive_comment",
+    ),
+    Row(
+        "GET",
+        DOSSIER + "/comments",
+        frozenset({"appraiser", "auditor"}),
+        readable,
+        get(DOSSIER + "/comments"),
+        use_case="dossier.comments",
+        mutates=False,
+    ),
+    Row(
+        "POST",
+        DOSSIER + "/comments/{comment_id}/moderation",
+        APPRAISER,
+        a_comment,
+        move(
+            "comments/{comment_id}/moderation",
+            fixed({"decision": "withheld", "reason": "Nội dung xúc phạm cá nhân."}),
+        ),
+        use_case="dossier.moderate_comment",
     ),
     Row(
         "POST",

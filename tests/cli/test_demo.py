@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, cast
 import pytest
 
 from api.cli import main
+from application.comments import normalise_receipt_code
 from application.demo import (
     COUNCIL,
     HISTORICAL_MOVEMENTS,
@@ -25,6 +27,7 @@ from application.demo import (
 from domain.dossier import Dossier, Status
 from domain.rulebook import Subject
 from domain.shared import VIETNAM_TZ, Actor, Role
+from domain.values import CommentStatus
 from infrastructure.bootstrap import Services, bootstrap
 from infrastructure.settings import Settings
 
@@ -135,6 +138,22 @@ def test_state_level_nominations_took_comments_some_with_contacts(services: Serv
     assert len(comments) >= 20
     assert any(c.contact for c in comments)
     assert any(c.contact is None for c in comments)
+
+
+def test_demo_comments_carry_receipt_codes_and_are_moderated(services: Services) -> None:
+    dossiers = all_dossiers(services)
+    comments = [c for d in dossiers for c in d.comments.values()]
+    assert all(normalise_receipt_code(c.comment_id) == c.comment_id for c in comments)
+    by_status = Counter(c.status for c in comments)
+    assert by_status[CommentStatus.PUBLISHED] >= 20
+    (withheld,) = [c for c in comments if c.status is CommentStatus.WITHHELD]
+    assert withheld.moderation_reason
+    assert "trùng lặp" in withheld.moderation_reason.lower()
+    open_now = [d for d in dossiers if d.status is Status.PUBLIC_COMMENT]
+    statuses = {c.status for d in open_now for c in d.comments.values()}
+    assert statuses == set(CommentStatus)  # the public pages show all three counts
+    closed = [d for d in dossiers if d.comment_closed_on is not None]
+    assert all(c.status is not CommentStatus.RECEIVED for d in closed for c in d.comments.values())
 
 
 def test_open_comment_windows_close_after_today(loaded: Loaded, services: Services) -> None:

@@ -35,6 +35,7 @@ from domain.values import (
     CentralOutcome,
     CommentAnswer,
     CommentKind,
+    CommentStatus,
     Disposition,
     Grounds,
     HoldKind,
@@ -871,6 +872,16 @@ COMMANDS: dict[str, tuple[Role, Command]] = {
         Role.APPRAISER,
         lambda d, by, day, v: d.close_public_comment(by=by, at=at(day)),
     ),
+    "moderate comment": (
+        Role.APPRAISER,
+        lambda d, by, day, v: d.moderate_comment(
+            comment_id=f"c{v}",
+            decision=list(CommentStatus)[v % 3],
+            reason="" if v == 1 else "Lý do kiểm duyệt.",
+            by=by,
+            at=at(day),
+        ),
+    ),
     "hold": (
         Role.APPRAISER,
         lambda d, by, day, v: d.hold(
@@ -990,7 +1001,7 @@ STARTS: list[tuple[Status, str | None]] = [
 LIKELY_NEXT: dict[Status, list[str]] = {
     Status.SUBMITTED: ["return", "open comment", "appraise", "hold", "withdraw"],
     Status.RETURNED: ["supplement", "hold", "withdraw"],
-    Status.PUBLIC_COMMENT: ["comment", "close comment", "hold", "appraise"],
+    Status.PUBLIC_COMMENT: ["comment", "moderate comment", "close comment", "hold", "appraise"],
     Status.COMMENT_CLOSED: ["appraise", "return", "hold"],
     Status.HELD: ["lift"],
     Status.AWAITING_COUNCIL: ["open council", "hold"],
