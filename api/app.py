@@ -1,8 +1,9 @@
 """The staff API: ``create_app(settings)`` builds the FastAPI application.
 
 OpenAPI at ``/openapi.json``, interactive docs at ``/docs``, liveness at ``/healthz``, readiness
-(the store answers, the views keep up) at ``/readyz``, Prometheus metrics at ``/metrics``,
-everything else under ``/api/v1`` (see docs/api.md).
+(the store answers, the views keep up) at ``/readyz``, Prometheus metrics at ``/metrics``, the
+staff API under ``/api/v1`` (see docs/api.md), and the public pages and open data everywhere
+else (``api.public``).
 
 ``uvicorn api.app:app_from_environment --factory`` serves it with settings read from the
 ``KHENTHUONG_*`` environment variables.
@@ -10,14 +11,19 @@ everything else under ``/api/v1`` (see docs/api.md).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from pydantic import ValidationError
+from starlette.responses import HTMLResponse
 
 from api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from api.idempotency import KEY as IDEMPOTENCY_KEY
@@ -25,6 +31,7 @@ from api.idempotency import install_replay_handler
 from api.metrics import Metrics
 from api.middleware import BodyGuard, RequestContext
 from api.models import Problem
+from api.public import install_public
 from api.routes import ROUTERS
 from api.routes.common import IF_MATCH_PATTERN
 from application.policy import STAFF_ROLES
@@ -107,6 +114,35 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+SWAGGER_ASSETS = "https://cdn.jsdelivr.net"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _docs_policy(html: str) -> str:
+    """The Swagger page's own policy: its assets from the CDN, its one inline script allowed
+    by hash (never ``unsafe-inline``), no frames."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src {hashes} {SWAGGER_ASSETS}; "
+        f"style-src {SWAGGER_ASSETS}; img-src 'self' data: https://fastapi.tiangolo.com; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Interactive documentation at ``/docs`` (Swagger UI)."""
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} — Swagger UI")
+    html = bytes(page.body).decode("utf-8")
+    policy = _docs_policy(html)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+
 def create_app(
     settings: Settings, *, services: Services | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -130,7 +166,7 @@ def create_app(
         version=_version(),
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by _install_docs, with its own Content-Security-Policy
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -140,7 +176,9 @@ def create_app(
     install_replay_handler(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_public(app, ready)
     _install_openapi(app)
+    _install_docs(app)
     # The last added is the outermost: the request context wraps the body guard.
     app.add_middleware(BodyGuard)
     app.add_middleware(RequestContext, observe=metrics.observe_request)

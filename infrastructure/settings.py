@@ -22,7 +22,19 @@ variable                                   meaning
 ``KHENTHUONG_CALENDAR_FILE``               TOML file of announced day-off swaps
 ``KHENTHUONG_LOG_FORMAT``                  ``auto`` (console on a terminal), ``json``, ``console``
 ``KHENTHUONG_LOG_LEVEL``                   ``DEBUG``, ``INFO`` (default), ``WARNING``, ``ERROR``
+``KHENTHUONG_PROVINCE_NAME``               the province on the public pages (``Cao Bằng``)
+``KHENTHUONG_CSRF_SECRET``                 key that signs the public forms' CSRF tokens (at
+                                           least 32 characters; same in every process)
+``KHENTHUONG_CSRF_SECRET_FILE``            a file holding that key (a container secret)
+``KHENTHUONG_PUBLIC_COMMENTS_PER_ADDRESS`` public comments one address may send per window
+``KHENTHUONG_PUBLIC_COMMENTS_PER_DOSSIER`` public comments one dossier takes per window
+``KHENTHUONG_PUBLIC_COMMENT_WINDOW_SECONDS``  the rate limits' window (default 600 s)
+``KHENTHUONG_PUBLIC_PAGE_SIZE``            rows per page of the public lists (default 20)
 =========================================  ================================================
+
+Without ``KHENTHUONG_CSRF_SECRET`` or ``KHENTHUONG_CSRF_SECRET_FILE`` the CSRF key is kept in
+``csrf-secret`` inside ``data_dir`` (created on first start, readable by its owner only), so
+the processes sharing a data folder share it; see ``infrastructure.keys``.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,6 +60,7 @@ __all__ = [
 ]
 
 SQLITE_FILE_NAME = "khenthuong.sqlite3"
+MIN_SECRET_LENGTH = 32
 SQLITE_LOCK_TIMEOUT_SECONDS = 10
 """How long a SQLite writer waits for another writer's lock before failing."""
 
@@ -152,6 +166,18 @@ class Settings(BaseSettings):
     """How long a read with ``?after=POSITION`` waits for the views before answering 503."""
     ready_max_lag_events: int = Field(default=1_000, ge=0, le=100_000_000)
     """``/readyz`` reports not ready while a view is more events than this behind the log."""
+    province_name: str = Field(default="Cao Bằng", min_length=1, max_length=100)
+    """The province, as the public pages name it ("Tỉnh Cao Bằng", "UBND tỉnh Cao Bằng")."""
+    csrf_secret: SecretStr | None = None
+    """The key signing the public forms' CSRF tokens; the same in every API process."""
+    csrf_secret_file: Path | None = None
+    """A file whose content is that key (instead of ``csrf_secret``)."""
+    public_comments_per_address: int = Field(default=5, ge=1, le=10_000)
+    """Public comments one network address may send within ``public_comment_window_seconds``."""
+    public_comments_per_dossier: int = Field(default=200, ge=1, le=100_000)
+    """Public comments one dossier takes within the window (from every address together)."""
+    public_comment_window_seconds: int = Field(default=600, ge=1, le=86_400)
+    public_page_size: int = Field(default=20, ge=5, le=100)
 
     # --- field checks -------------------------------------------------------------------------
 
@@ -196,7 +222,30 @@ class Settings(BaseSettings):
             parse_postgres_url(value.get_secret_value())
         return value
 
-    @field_validator("calendar_file", mode="before")
+    @field_validator("province_name", mode="before")
+    @classmethod
+    def _province_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = " ".join(unicodedata.normalize("NFC", value).split())
+            if value.lower().startswith("tỉnh "):  # "Tỉnh Cao Bằng" → "Cao Bằng"
+                value = value[len("tỉnh ") :]
+        return value
+
+    @field_validator("csrf_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("csrf_secret", mode="after")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"phải có ít nhất {MIN_SECRET_LENGTH} ký tự")
+        return value
+
+    @field_validator("calendar_file", "csrf_secret_file", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
