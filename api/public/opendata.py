@@ -124,6 +124,8 @@ def consultation_item(row: Row, today: date) -> Row:
         "comments_received": row["comments_received"],
         "comments_published": row["comments_published"],
         "comments_withheld": row["comments_withheld"],
+        "appraised_on": row["appraised_on"],
+        "achievements": row["achievements"],
     }
 
 
@@ -176,6 +178,8 @@ CONSULTATION_COLUMNS = [
     Column("Số ý kiến đã nhận", field("comments_received")),
     Column("Số ý kiến đã công bố", field("comments_published")),
     Column("Số ý kiến không công bố", field("comments_withheld")),
+    Column("Ngày thẩm định xong", field("appraised_on")),
+    Column("Tóm tắt thành tích", field("achievements")),
 ]
 
 

@@ -263,7 +263,7 @@ def timeline(row: dict[str, Any], known: Milestones, today: date) -> list[Milest
         Milestone(
             "Thẩm định hồ sơ",
             status in APPRAISED,
-            None,
+            row.get("appraised_on"),
             "Kết quả: không đủ điều kiện." if status is Status.NOT_QUALIFIED else "",
         ),
         Milestone(

@@ -314,7 +314,7 @@ class Consultation(View):
 
     name = "consultation"
     title = "Lấy ý kiến Nhân dân"
-    version = 2  # 2: published and withheld comments counted from their moderation
+    version = 3  # 2: published and withheld comments counted; 3: achievements, appraised_on
     tables = (
         keyed(
             "view_consultation",
@@ -329,6 +329,8 @@ class Consultation(View):
                 _col("comments_received", C.INT, nullable=False),
                 _col("comments_published", C.INT, nullable=False),
                 _col("comments_withheld", C.INT, nullable=False),
+                _col("achievements", C.TEXT, nullable=False),
+                _col("appraised_on", C.DATE),
                 _col("search", C.TEXT, nullable=False),
             ),
             key=("id",),
@@ -359,6 +361,9 @@ class Consultation(View):
                     "comments_received": len(d.comments),
                     "comments_published": moderation[CommentStatus.PUBLISHED],
                     "comments_withheld": moderation[CommentStatus.WITHHELD],
+                    # The summary of achievements is public for a published nomination.
+                    "achievements": d.achievements,
+                    "appraised_on": d.appraised_on,
                     "search": search_text(d.nominee.name, d.submitting_unit),
                 }
             ]

@@ -63,7 +63,7 @@ IN_PROGRESS = frozenset({*(s.value for s in Status if s.is_open), Status.FORWARD
 CONSULTATION_COLUMNS = (
     "id, status, award_code, award_name, level, nominee_kind, nominee_name, nominee_position, "
     "submitting_unit, movement_id, opened_on, closes_on, closed_on, comments_received, "
-    "comments_published, comments_withheld"
+    "comments_published, comments_withheld, achievements, appraised_on"
 )
 """The consultation view's public columns (not its search text or version)."""
 
@@ -327,9 +327,8 @@ _MOVEMENT_PUBLIC = (
 
 
 def _public(row: Row) -> Row:
-    """A consultation row's public columns; ``achievements`` (the public summary of
-    achievements) is None until the consultation view holds it."""
-    return {name: row.get(name) for name in (*_CONSULTATION_PUBLIC, "achievements")}
+    """A consultation row's public columns."""
+    return {name: row[name] for name in _CONSULTATION_PUBLIC}
 
 
 def _public_award(row: Row) -> Row:

@@ -367,17 +367,23 @@ def test_the_consultation_shows_published_nominations_with_their_window_and_comm
         "comments_received": 2,
         "comments_published": 0,
         "comments_withheld": 0,
+        "achievements": "Hoàn thành xuất sắc nhiệm vụ năm học; sáng kiến được công nhận cấp tỉnh.",
+        "appraised_on": None,
         "search": "nguyen van an | so giao duc va dao tao",
     }
     end = flown.views["end"]["view_consultation"]
     assert [row["id"] for row in end] == [a]
-    assert _pick(end[0], "status", "version", "closes_on", "closed_on", "comments_received") == {
+    assert _pick(
+        end[0], "status", "version", "closes_on", "closed_on", "comments_received", "appraised_on"
+    ) == {
         "status": "revoked",
         "version": 22,
         "closes_on": day(3, 16),
         "closed_on": day(3, 17),
         "comments_received": 2,
+        "appraised_on": flown.world.dossiers.repository.get(a).appraised_on,
     }
+    assert end[0]["appraised_on"] is not None
 
 
 # --- register ----------------------------------------------------------------------------------

@@ -176,6 +176,8 @@ def test_a_nomination_page_shows_its_counts_milestones_and_open_form(world: Worl
     assert "form-y-kien" in page.forms
     assert "Công khai lấy ý kiến Nhân dân" in response.text
     assert "Huân chương Lao động hạng Nhất" in response.text
+    assert "Tóm tắt thành tích" in response.text
+    assert "Hoàn thành xuất sắc nhiệm vụ năm học; sáng kiến cấp tỉnh." in response.text
     assert response.headers["cache-control"] == "no-store"
     assert "kt_csrf=" in response.headers["set-cookie"]
     assert "httponly" in response.headers["set-cookie"].lower()
