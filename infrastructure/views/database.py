@@ -313,10 +313,23 @@ class ViewDatabase:
             for view in self.views:
                 for table in view.tables:
                     self._create_indexes(cursor, table)
-            if self.dialect == "postgres":
+        self.vacuum()
+
+    def vacuum(self) -> None:
+        """Reclaim the dead rows a rebuild leaves behind (a batch replaces the rows of every
+        aggregate it touched) and refresh the planner's statistics, so the swapped-in tables
+        are as compact as fresh ones even where autovacuum is off or slow. PostgreSQL only
+        (VACUUM cannot run inside a transaction)."""
+        if self.dialect != "postgres":
+            return
+        with self.datastore.get_connection() as conn:
+            conn.autocommit = True
+            try:
                 for view in self.views:
                     for table in view.tables:
-                        cursor.execute(f"ANALYZE {self.qualified(self.table_name(table))}")
+                        conn.execute(f"VACUUM (ANALYZE) {self.qualified(self.table_name(table))}")
+            finally:
+                conn.autocommit = False
 
     def drop(self) -> None:
         """Remove this set's tables, tracking and meta rows (scratch sets only)."""
