@@ -69,19 +69,13 @@ if sys.path and Path(sys.path[0] or ".").resolve() == REPO_ROOT / "bench":
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import heapq  # noqa: E402
-import http.client  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import pstats  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
-import shlex  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -91,26 +85,34 @@ from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from contextlib import contextmanager, suppress  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date, datetime  # noqa: E402
-from importlib.metadata import version as package_version  # noqa: E402
 from typing import Any, cast  # noqa: E402
 from uuid import UUID  # noqa: E402
 
 import psycopg  # noqa: E402
 from eventsourcing.persistence import Notification  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
 
 from application.accounts import IssuedToken  # noqa: E402
 from application.demo import READER, ensure_demo_accounts  # noqa: E402
 from application.projections.runner import Runner  # noqa: E402
 from application.projections.schema import Table, ViewChanges  # noqa: E402
 from application.projections.views import Listing, build_views  # noqa: E402
-from application.store import Store, replay  # noqa: E402
-from bench._data import APPRAISERS, CHAIRMAN, RARE_SURNAME, UNITS, Generated, generate  # noqa: E402
+from application.store import Store  # noqa: E402
+from bench._common import (  # noqa: E402
+    BenchDatabase,
+    Metric,
+    Server,
+    format_table,
+    log,
+    machine_info,
+    percentile,
+    prepare_data,
+    verdict,
+)
+from bench._data import APPRAISERS, CHAIRMAN, RARE_SURNAME, UNITS  # noqa: E402
 from domain.rulebook import Subject  # noqa: E402
 from domain.shared import VIETNAM_TZ, DocumentRef, fold  # noqa: E402
 from domain.values import Nominee, PersonalDetails  # noqa: E402
-from infrastructure.bootstrap import Services, bootstrap  # noqa: E402
-from infrastructure.settings import Settings  # noqa: E402
+from infrastructure.bootstrap import Services  # noqa: E402
 from infrastructure.views.database import LIVE, REBUILD, VERIFY, ViewDatabase, quote  # noqa: E402
 from infrastructure.views.parallel import default_workers, fill_in_parallel  # noqa: E402
 
@@ -118,164 +120,8 @@ TARGET_REBUILD_SHARE = 0.25
 TARGET_LISTING_P95_MS = 20.0
 TARGET_LAG_P99_MS = 100.0
 READ_LIMIT = 5_000
-DATA_TABLE = "bench_projections_data"
 LISTING_TABLE: Table = Listing.table("view_dossiers")
 PROVINCIAL_AWARDS = ("bang_khen_chu_tich_tinh", "tap_the_lao_dong_xuat_sac")
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# --- the database -----------------------------------------------------------------------------
-
-
-class BenchDatabase:
-    """The benchmark's own database on the server (created and dropped here)."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.name: str = args.database
-        self.host: str = args.pg_host
-        self.port: int = args.pg_port
-        self.user: str = args.pg_user
-        self.password: str = args.pg_password
-        with self.admin() as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            self.server_version = str(row[0]) if row else "?"
-
-    def admin(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.conninfo("postgres"), autocommit=True, connect_timeout=5)
-
-    def conninfo(self, dbname: str | None = None) -> str:
-        parts = {
-            "host": self.host,
-            "port": str(self.port),
-            "user": self.user,
-            "dbname": dbname or self.name,
-        }
-        if self.password:
-            parts["password"] = self.password
-        return " ".join(f"{key}={value}" for key, value in parts.items())
-
-    @property
-    def url(self) -> str:
-        user = urllib.parse.quote(self.user, safe="")
-        password = urllib.parse.quote(self.password, safe="")
-        auth = f"{user}:{password}" if password else user
-        return f"postgresql://{auth}@{self.host}:{self.port}/{self.name}"
-
-    def exists(self) -> bool:
-        with self.admin() as conn:
-            row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,))
-            return row.fetchone() is not None
-
-    def create(self) -> None:
-        with self.admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {quote(self.name)} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {quote(self.name)}")
-
-    def drop(self) -> None:
-        with self.admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {quote(self.name)} WITH (FORCE)")
-
-    def settings(self, args: argparse.Namespace) -> Settings:
-        return Settings(
-            store="postgres",
-            postgres_url=SecretStr(self.url),
-            create_tables=True,
-            run_projections=False,
-            projection_batch_size=args.live_batch,
-            projection_cache_size=args.cache,
-            log_format="json",
-            log_level="WARNING",
-        )
-
-
-@dataclass(frozen=True)
-class DataSet:
-    dossiers: int
-    events: int
-    generated_seconds: float
-    last_day: date
-    reused: bool
-    generated: Generated | None = None
-
-
-def stored_data(db: BenchDatabase) -> DataSet | None:
-    """The data set recorded by an earlier run in this database, if any."""
-    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
-        found = conn.execute("SELECT to_regclass(%s)", (DATA_TABLE,)).fetchone()
-        if found is None or found[0] is None:
-            return None
-        row = conn.execute(
-            f"SELECT dossiers, events, seconds, last_day FROM {DATA_TABLE}"
-        ).fetchone()
-    if row is None:
-        return None
-    return DataSet(int(row[0]), int(row[1]), float(row[2]), row[3], reused=True)
-
-
-def record_data(db: BenchDatabase, data: DataSet) -> None:
-    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {DATA_TABLE} (dossiers integer, events bigint, "
-            "seconds double precision, last_day date)"
-        )
-        conn.execute(f"DELETE FROM {DATA_TABLE}")
-        conn.execute(
-            f"INSERT INTO {DATA_TABLE} VALUES (%s, %s, %s, %s)",
-            (data.dossiers, data.events, data.generated_seconds, data.last_day),
-        )
-
-
-def prepare_data(args: argparse.Namespace, db: BenchDatabase) -> tuple[Services, DataSet]:
-    if args.reuse and db.exists():
-        found = stored_data(db)
-        if found is not None and found.dossiers == args.dossiers:
-            log(
-                f"Reusing database {db.name}: {found.dossiers:,} dossiers, {found.events:,} "
-                f"events (generated in {found.generated_seconds:.0f} s by an earlier run)."
-            )
-            return bootstrap(db.settings(args), run_projections=False), found
-        log(f"Database {db.name} does not hold {args.dossiers:,} dossiers: generating afresh.")
-    db.create()
-    services = bootstrap(db.settings(args), run_projections=False)
-    today = datetime.now(VIETNAM_TZ).date()
-    log(
-        f"Generating {args.dossiers:,} dossiers (campaigns of {args.group_size:,}) up to {today}..."
-    )
-    generated = generate(
-        services.dossiers,
-        services.calendar,
-        services.rulebooks,
-        db.conninfo(),
-        dossiers=args.dossiers,
-        group_size=args.group_size,
-        last_day=today,
-        progress=log,
-    )
-    data = DataSet(generated.dossiers, generated.events, generated.seconds, today, False, generated)
-    record_data(db, data)
-    log(
-        f"Generated {generated.dossiers:,} dossiers, {generated.movements} movements, "
-        f"{generated.events:,} events in {generated.seconds:.1f} s "
-        f"({generated.events / generated.seconds:,.0f} events/s): "
-        + ", ".join(f"{kind} {count:,}" for kind, count in generated.by_kind.most_common())
-    )
-    check_replay(services.dossiers, generated)
-    return services, data
-
-
-def check_replay(store: Store, generated: Generated) -> None:
-    """The generator's dossiers load through ``repository.get`` into the same state."""
-    wrong = []
-    for dossier_id, (version, status) in generated.samples.items():
-        dossier: Any = store.repository.get(dossier_id, projector_func=replay)
-        if (dossier.version, dossier.status.value) != (version, status):
-            wrong.append(dossier_id)
-    if wrong:
-        raise RuntimeError(f"{len(wrong)} generated dossiers do not replay to their state")
-    log(f"Replayed {len(generated.samples)} sampled dossiers with repository.get: all match.")
 
 
 # --- reading the log ------------------------------------------------------------------------
@@ -631,13 +477,6 @@ class Latencies:
         return percentile(self.values, q) * 1000
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    if not values:
-        return math.nan
-    return values[max(0, math.ceil(q * len(values)) - 1)]
-
-
 def count_matches(services: Services, query: ListingQuery) -> int:
     database = services.projections.database
     clauses: list[str] = []
@@ -718,85 +557,6 @@ def _plain_listing(services: Services, query: ListingQuery, limit: int) -> Calla
         return len(database.select(LISTING_TABLE, statement, params))
 
     return run
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """``khenthuong serve`` on a free loopback port, against the benchmark's database."""
-
-    def __init__(self, db: BenchDatabase, log_file: Path) -> None:
-        self.port = free_port()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("KHENTHUONG")}
-        env.update(
-            {
-                "KHENTHUONG_STORE": "postgres",
-                "KHENTHUONG_POSTGRES_URL": db.url,
-                "KHENTHUONG_LOG_FORMAT": "json",
-                "KHENTHUONG_LOG_LEVEL": "INFO",  # one access line per request, as in production
-            }
-        )
-        command = [str(Path(sys.executable).parent / "khenthuong"), "serve", "--host", "127.0.0.1"]
-        self.log_file = log_file
-        self._log = log_file.open("ab")
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def get(self, conn: http.client.HTTPConnection, path: str, token: str) -> tuple[int, bytes]:
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})  # fmt: skip
-        response = conn.getresponse()
-        return response.status, response.read()
-
-    def connect(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{self.tail()}")
-            with suppress(OSError, http.client.HTTPException):
-                conn = self.connect()
-                try:
-                    conn.request("GET", "/readyz")
-                    if conn.getresponse().status == 200:
-                        return
-                finally:
-                    conn.close()
-            time.sleep(0.2)
-        raise RuntimeError(f"the server was not ready after {timeout:g} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def close(self) -> None:
-        try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=5)
-            else:
-                with suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-        finally:
-            self._log.close()
 
 
 def listing_supports_search(server: Server) -> bool:
@@ -1140,48 +900,7 @@ def _checksum_compare(services: Services, args: argparse.Namespace) -> Verified:
     return Verified(ok, "row counts and md5 of every row, live vs a fresh rebuild", lines)
 
 
-# --- report -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    value: str
-    target: str = ""
-    verdict: str = ""
-
-
-def verdict(ok: bool) -> str:
-    return "pass" if ok else "FAIL"
-
-
-def format_table(metrics: Sequence[Metric]) -> list[str]:
-    header = ("metric", "value", "target", "result")
-    rows = [(m.name, m.value, m.target, m.verdict) for m in metrics]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-
-    def fmt(row: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-
-    return [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)]
-
-
-def machine_info(db: BenchDatabase) -> list[str]:
-    cpu = platform.processor() or "?"
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return [
-        f"command line : {shlex.join(sys.orig_argv)}",
-        f"machine      : {platform.platform()}; {os.cpu_count()} CPUs ({cpu}); load {load}",
-        f"python       : {platform.python_implementation()} {platform.python_version()}",
-        f"libraries    : eventsourcing {package_version('eventsourcing')}, "
-        f"psycopg {package_version('psycopg')}",
-        f"store        : PostgreSQL {db.server_version} at {db.host}:{db.port}, database {db.name}",
-    ]
+# --- command line -----------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
