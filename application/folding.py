@@ -21,7 +21,7 @@ from eventsourcing.domain import (
     decorated_funcs,
 )
 
-_Plan = tuple[Callable[..., None], tuple[str, ...]] | None
+_Plan = tuple[Callable[..., None], tuple[str, ...], bool] | None
 _plans: dict[type, _Plan] = {}
 
 
@@ -40,8 +40,10 @@ def _plan(kind: type) -> _Plan:
         if "apply" in vars(base) or "mutate" in vars(base):
             return None
     func = decorated_funcs[kind]
-    names = tuple(name for name in inspect.signature(func).parameters if name != "self")
-    return func, names
+    parameters = [p for p in inspect.signature(func).parameters.values() if p.name != "self"]
+    names = tuple(p.name for p in parameters)
+    positional = all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
+    return func, names, positional
 
 
 def apply_event(event: Any, aggregate: Any) -> Any:
@@ -56,9 +58,17 @@ def apply_event(event: Any, aggregate: Any) -> Any:
     version = event.originator_version
     if version != aggregate.version + 1:
         raise OriginatorVersionError(version, aggregate.version + 1)
-    func, names = plan
+    func, names, positional = plan
     state = event.__dict__
-    func(aggregate, **{name: state[name] for name in names if name in state})
+    if positional:
+        try:
+            arguments = [state[name] for name in names]
+        except KeyError:  # an older event without a field: the method's default applies
+            func(aggregate, **{name: state[name] for name in names if name in state})
+        else:
+            func(aggregate, *arguments)
+    else:
+        func(aggregate, **{name: state[name] for name in names if name in state})
     aggregate.version = version
     aggregate.modified_on = event.timestamp
     return aggregate

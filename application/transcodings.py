@@ -133,29 +133,36 @@ class FastJSONTranscoder(JSONTranscoder):
 
     def _dict(self, value: dict[str, Any]) -> Any:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
-            data = value["_data_"]
-            kind = type(data)
-            if kind is dict:
-                data = self._dict(data)
-            elif kind is list:
-                data = self._list(data)
-            name = value["_type_"]
-            try:
-                transcoding = self.names[name]
-            except KeyError:
-                msg = (
-                    f"Data serialized with name '{name}' is not deserializable. "
-                    "Please register a custom transcoding for this type."
-                )
-                raise TranscodingNotRegisteredError(msg) from None
-            return transcoding.decode(data)
+            return self._typed(value)
         for key, item in value.items():
             kind = type(item)
             if kind is dict:
-                value[key] = self._dict(item)
+                # A typed value (the usual case) is decoded here, without another call.
+                if len(item) == 2 and "_type_" in item and "_data_" in item:
+                    value[key] = self._typed(item)
+                else:
+                    value[key] = self._dict(item)
             elif kind is list:
                 value[key] = self._list(item)
         return value
+
+    def _typed(self, value: dict[str, Any]) -> Any:
+        data = value["_data_"]
+        kind = type(data)
+        if kind is dict:
+            data = self._dict(data)
+        elif kind is list:
+            data = self._list(data)
+        name = value["_type_"]
+        try:
+            transcoding = self.names[name]
+        except KeyError:
+            msg = (
+                f"Data serialized with name '{name}' is not deserializable. "
+                "Please register a custom transcoding for this type."
+            )
+            raise TranscodingNotRegisteredError(msg) from None
+        return transcoding.decode(data)
 
     def _list(self, value: list[Any]) -> list[Any]:
         for index, item in enumerate(value):

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -208,9 +209,12 @@ class Runner:
             raise ValueError("a runner needs at least one view")
         self.store = store
         sink_reader = getattr(sink, "log_reader", None)
-        self._read = (
-            reader or (sink_reader() if sink_reader else None) or notifications_reader(store)
+        fast_reader = reader or (sink_reader() if sink_reader else None)
+        # A reader of its own (PostgreSQL) is safe to call from another thread: prefetch.
+        self._prefetch = (
+            ThreadPoolExecutor(1, thread_name_prefix="log-prefetch") if fast_reader else None
         )
+        self._read = fast_reader or notifications_reader(store)
         self._decode = EventDecoder(store.mapper)
         self.views = list(views)
         self.sink = sink
@@ -327,18 +331,10 @@ class Runner:
             if start < position < stop:
                 stop = position
         notifications: list[LogRow] = []
-        cursor = start + 1
-        while len(notifications) < self.batch_size:
-            # Large batches are read in chunks: one huge SELECT is slower than several.
-            want = min(READ_CHUNK, self.batch_size - len(notifications))
-            chunk = self._read(cursor, stop, want, self._topics)
-            notifications.extend(chunk)
-            if len(chunk) < want:
-                break
-            cursor = chunk[-1][0] + 1
-        end = notifications[-1][0] if len(notifications) >= self.batch_size else stop
         active = [v for v in self.views if positions[v.name] == start]
-        changes = self._changes(notifications, active, start, end)
+        touched = self._fold(self._rows(start, stop, notifications), active)
+        end = notifications[-1][0] if len(notifications) >= self.batch_size else stop
+        changes = self._derive(touched, active, start, end, len(notifications))
         self.sink.write(changes)
         last_at = self._last_event_at
         for view in active:
@@ -352,31 +348,71 @@ class Runner:
         self.stats.loads = self._cache.loads
         return end - start
 
-    def _changes(
-        self,
-        notifications: Sequence[LogRow],
-        active: Sequence[View],
-        start: int,
-        end: int,
-    ) -> list[ViewChanges]:
+    def _rows(self, start: int, stop: int, into: list[LogRow]) -> Iterator[LogRow]:
+        """The batch's rows, read in chunks (one huge SELECT is slower than several) and kept
+        in ``into``. With a prefetching reader, the next chunk is read while this one is
+        folded: the database's part of a read overlaps with Python's work."""
+        cursor = start + 1
+        pending: Future[Sequence[LogRow]] | None = None
+        while len(into) < self.batch_size:
+            want = min(READ_CHUNK, self.batch_size - len(into))
+            if pending is not None:
+                chunk = pending.result()
+                pending = None
+            else:
+                chunk = self._read(cursor, stop, want, self._topics)
+            into.extend(chunk)
+            full = len(chunk) == want
+            if full:
+                cursor = chunk[-1][0] + 1
+                following = min(READ_CHUNK, self.batch_size - len(into))
+                if self._prefetch is not None and following > 0:
+                    pending = self._prefetch.submit(
+                        self._read, cursor, stop, following, self._topics
+                    )
+            yield from chunk
+            if not full:
+                break
+        if pending is not None:  # the batch stopped early (an error): don't leave it running
+            pending.cancel()
+
+    def _fold(self, rows: Iterable[LogRow], active: Sequence[View]) -> dict[UUID, _Touched]:
+        """Fold the rows' events into the aggregates they belong to."""
         to_domain_event = self._decode
         cache = self._cache
         touched: dict[UUID, _Touched] = {}
         counting = [v for v in active if any(t.counter for t in v.tables)]
-        for notification in notifications:
-            kind = self._kinds.get(notification[3])
+        kinds = self._kinds
+        event: Any = None
+        for notification in rows:
+            kind = kinds.get(notification[3])
             if kind is None:
                 continue
-            event: Any = to_domain_event(notification)
-            seen = touched.get(event.originator_id)
-            aggregate = seen.aggregate if seen is not None else cache.before(event)
-            if event.originator_id not in touched:
-                touched[event.originator_id] = _Touched(
+            event = to_domain_event(notification)
+            touch = touched.get(event.originator_id)
+            if touch is None:
+                aggregate = cache.before(event)
+                touch = touched[event.originator_id] = _Touched(
                     kind,
                     {v.name: v.snapshot(aggregate) for v in counting if issubclass(kind, v.kinds)},
                 )
-            touched[event.originator_id].aggregate = apply_event(event, aggregate)
+            else:
+                aggregate = touch.aggregate
+            touch.aggregate = apply_event(event, aggregate)
+        if event is not None:
             self._last_event_at = event.timestamp.timestamp()
+        return touched
+
+    def _derive(
+        self,
+        touched: dict[UUID, _Touched],
+        active: Sequence[View],
+        start: int,
+        end: int,
+        events: int,
+    ) -> list[ViewChanges]:
+        """Each view's rows and counter deltas for the aggregates the batch touched."""
+        cache = self._cache
         for touch in touched.values():
             if touch.aggregate is not None:
                 cache.put(touch.aggregate)
@@ -402,7 +438,7 @@ class Runner:
                     start=start,
                     end=end,
                     tables=tables,
-                    events=len(notifications),
+                    events=events,
                 )
             )
         return result

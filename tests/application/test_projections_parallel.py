@@ -98,3 +98,24 @@ def test_a_rebuild_by_worker_processes_is_swapped_in_and_verifies_against_one_ru
     report = verify(world.movements, build_views(calendar), batch_size=100_000, workers=1)
     assert report.ok, report
     assert_same_rows(dump(live), rebuild_in_one_pass(world.movements, calendar))
+
+
+def test_a_runner_reading_ahead_in_small_chunks_gives_the_same_rows(
+    world: World,
+    calendar: VietnamCalendar,
+    scratch: ViewDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next chunk of a batch is read in another thread while this one is folded."""
+    import application.projections.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "READ_CHUNK", 3)
+    scripted_flow(world)
+    submit_many(world, 10)
+    reading = runner(scratch, batch_size=17)
+    assert reading._prefetch is not None
+
+    reached = reading.run_until_caught_up()
+
+    assert reached == world.movements.max_position()
+    assert_same_rows(dump(scratch), rebuild_in_one_pass(world.movements, calendar))
