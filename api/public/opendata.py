@@ -9,6 +9,10 @@
 The lists are the public pages' own: the nominations published for comment (``cong-khai``),
 the register of awards made and revoked (``khen-thuong``), the movements (``phong-trao``).
 Only what domain.md lets the public see; any site may fetch them (CORS ``*``).
+
+``cong-khai`` also takes ``ngay=YYYY-MM-DD``: the list as it stood at the end of that day,
+rebuilt from the events like the page (``application.history_views``); its cursor is then a
+row offset (the rebuilt list of a past day does not change).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from api.errors import ApiProblem
 from api.export import Column, csv_response, field
-from api.public.pages import STATE_PARAMS, clean, is_open
+from api.public.pages import STATE_PARAMS, clean, is_open, offset_of, parse_day
 from api.public.site import (
     LEVEL_LABELS,
     NOMINEE_KIND_LABELS,
@@ -33,8 +37,13 @@ from api.public.site import (
     site_of,
     status_label,
 )
-from infrastructure.views.public_reads import ConsultationFilter, MovementCounts
-from infrastructure.views.reads import InvalidCursor, KeysetPage
+from application.history_views import DayOutOfRange, select_consultations
+from infrastructure.views.public_reads import (
+    ConsultationFilter,
+    MovementCounts,
+    public_consultation,
+)
+from infrastructure.views.reads import InvalidCursor, KeysetPage, search_words
 
 __all__ = ["router"]
 
@@ -142,6 +151,42 @@ def _consultation_filter(q: str | None, tinh_trang: str | None) -> ConsultationF
     return ConsultationFilter(state=state, q=clean(q))
 
 
+def _as_of(site: PublicSite, ngay: str | None) -> date | None:
+    """The day of ``ngay`` (None without one); a 400 problem for a day that is not one, still
+    to come, or before the first recorded event."""
+    text = clean(ngay, 40)
+    if text is None:
+        return None
+    day = parse_day(text)
+    if day is None:
+        raise ApiProblem(
+            400,
+            "invalid-date",
+            "Ngày không hợp lệ",
+            "Tham số ngay là một ngày dạng YYYY-MM-DD (lịch Việt Nam).",
+            headers=OPEN_HEADERS,
+        )
+    try:
+        site.past.check(day)
+    except DayOutOfRange as error:
+        raise ApiProblem(
+            400, "invalid-date", error.heading, error.message, headers=OPEN_HEADERS
+        ) from None
+    return day
+
+
+def _past_rows(site: PublicSite, found: ConsultationFilter, day: date) -> list[Row]:
+    """The consultations as they stood at the end of ``day``, rebuilt from the events."""
+    try:
+        rows = site.past.rows_on(day)
+    except DayOutOfRange as error:  # the day ended between the check and now: no
+        raise ApiProblem(
+            400, "invalid-date", error.heading, error.message, headers=OPEN_HEADERS
+        ) from None
+    chosen = select_consultations(rows, day, state=found.state, words=search_words(found.q))
+    return [public_consultation(row) for row in chosen]
+
+
 @router.get("/du-lieu-mo/cong-khai.json")
 def consultations_json(
     request: Request,
@@ -150,17 +195,31 @@ def consultations_json(
     tinh_trang: str | None = None,
     trang: str | None = None,
     so_luong: str | None = None,
+    ngay: str | None = None,
 ) -> Response:
     found = _consultation_filter(q, tinh_trang)
-    today = site.today()
-    try:
-        page = site.reads.public_consultations(
-            found, today=today, cursor=clean(trang, 400), limit=_rows(so_luong)
-        )
-    except InvalidCursor as error:
-        raise _bad_cursor(error) from None
-    items = [consultation_item(row, today) for row in page.rows]
-    return _page(request, items, page, q=found.q, tinh_trang=tinh_trang, so_luong=so_luong)
+    as_of = _as_of(site, ngay)
+    limit = _rows(so_luong)
+    if as_of is None:
+        try:
+            page = site.reads.public_consultations(
+                found, today=site.today(), cursor=clean(trang, 400), limit=limit
+            )
+        except InvalidCursor as error:
+            raise _bad_cursor(error) from None
+    else:
+        offset = offset_of(clean(trang, 400))
+        if offset is None:
+            raise _bad_cursor(InvalidCursor(str(trang)))
+        rows = _past_rows(site, found, as_of)
+        end = offset + limit
+        page = KeysetPage(rows[offset:end], str(end) if end < len(rows) else None)
+    day = as_of or site.today()
+    items = [consultation_item(row, day) for row in page.rows]
+    kept = as_of.isoformat() if as_of else None
+    return _page(
+        request, items, page, q=found.q, tinh_trang=tinh_trang, so_luong=so_luong, ngay=kept
+    )
 
 
 CONSULTATION_COLUMNS = [
@@ -184,8 +243,13 @@ CONSULTATION_COLUMNS = [
 
 
 @router.get("/du-lieu-mo/cong-khai.csv")
-def consultations_csv(site: Site, q: str | None = None, tinh_trang: str | None = None) -> Response:
+def consultations_csv(
+    site: Site, q: str | None = None, tinh_trang: str | None = None, ngay: str | None = None
+) -> Response:
     found = _consultation_filter(q, tinh_trang)
+    day = _as_of(site, ngay)
+    if day is not None:
+        return _csv(iter(_past_rows(site, found, day)), CONSULTATION_COLUMNS, "cong-khai", day)
     today = site.today()
     rows = site.reads.all_public_consultations(found, today=today)
     return _csv(rows, CONSULTATION_COLUMNS, "cong-khai", today)

@@ -1,12 +1,15 @@
 """The public pages: home, the nominations under public comment, one nomination, the register
 of awards, the movements.
 
-Every page reads the view tables (``PublicReads``), never the event store. Lists are paged by
-an opaque cursor in ``trang``; a search (``q``) matches words without diacritics.
+Every page reads the view tables (``PublicReads``), never the event store, but one: the list of
+consultations as it stood at the end of a past day (``/cong-khai?ngay=YYYY-MM-DD``), rebuilt
+from the events (``application.history_views``). Lists are paged by an opaque cursor in
+``trang``; a search (``q``) matches words without diacritics.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -17,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from api.public.site import PublicSite, parse_dossier_id, site_of
+from application.history_views import DayOutOfRange, select_consultations
 from domain.dossier import Status
 from domain.shared import fold
 from infrastructure.views.public_reads import (
@@ -24,15 +28,27 @@ from infrastructure.views.public_reads import (
     ConsultationFilter,
     ConsultationState,
     Milestones,
+    public_consultation,
 )
-from infrastructure.views.reads import InvalidCursor
+from infrastructure.views.reads import InvalidCursor, search_words
 
-__all__ = ["Form", "comment_form_context", "is_open", "router", "timeline"]
+__all__ = [
+    "Form",
+    "comment_form_context",
+    "is_open",
+    "offset_of",
+    "parse_day",
+    "router",
+    "timeline",
+]
 
 router = APIRouter(include_in_schema=False)
 Site = Annotated[PublicSite, Depends(site_of)]
 MAX_QUERY = 200
 HOME_ROWS = 5
+MAX_OFFSET = 1_000_000
+ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+LOCAL_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 STATE_PARAMS: dict[str, ConsultationState] = {
     "dang_mo": "open",
@@ -103,6 +119,56 @@ def bad_page_link(site: PublicSite, request: Request, first_page: str) -> HTMLRe
     )
 
 
+def parse_day(text: str) -> date | None:
+    """A day written ``YYYY-MM-DD`` (as a date field sends it) or ``dd/mm/yyyy``; None if not."""
+    try:
+        if found := ISO_DAY.fullmatch(text):
+            year, month, day = found.groups()
+        elif found := LOCAL_DAY.fullmatch(text):
+            day, month, year = found.groups()
+        else:
+            return None
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def offset_of(cursor: str | None) -> int | None:
+    """The rows to skip for the cursor of a list rebuilt in memory (0 without one); None for
+    a cursor this service did not make."""
+    if cursor is None:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_OFFSET:
+        return None
+    return int(cursor)
+
+
+def bad_day(site: PublicSite, request: Request, title: str, message: str) -> HTMLResponse:
+    return site.render(
+        request,
+        "error.html",
+        {
+            "title": title,
+            "message": message,
+            "status_code": 400,
+            "back": "/cong-khai",
+            "back_label": "Xem danh sách hồ sơ lấy ý kiến hiện nay",
+        },
+        status_code=400,
+    )
+
+
+def not_a_day(site: PublicSite, request: Request, text: str) -> HTMLResponse:
+    today = site.today()
+    return bad_day(
+        site,
+        request,
+        "Ngày không hợp lệ",
+        f"«{text}» không phải là một ngày. Hãy ghi ngày theo dạng năm-tháng-ngày, ví dụ "
+        f"ngay={today.isoformat()}, hoặc ngày/tháng/năm như {today.strftime('%d/%m/%Y')}.",
+    )
+
+
 def not_found(site: PublicSite, request: Request) -> HTMLResponse:
     return site.error_page(
         request,
@@ -166,6 +232,7 @@ def consultations(
     hinh_thuc: str | None = None,
     tinh_trang: str | None = None,
     trang: str | None = None,
+    ngay: str | None = None,
 ) -> Response:
     today = site.today()
     units, awards = site.choices()
@@ -180,25 +247,54 @@ def consultations(
     found = ConsultationFilter(
         state=STATE_PARAMS[state_param], q=query, units=matching_units, award_code=award
     )
+    day_text = clean(ngay, 40)
+    as_of = parse_day(day_text) if day_text is not None else None
+    if day_text is not None and as_of is None:
+        return not_a_day(site, request, day_text)
     params = {"q": query, "don_vi": unit, "hinh_thuc": award}
     if state_param != "dang_mo":
         params["tinh_trang"] = state_param
+    if as_of is not None:
+        params["ngay"] = as_of.isoformat()
     first_page = link("/cong-khai", **params)
-    try:
-        page = site.reads.public_consultations(
-            found, today=today, cursor=clean(trang, 400), limit=site.page_size, count=True
+    if as_of is None:
+        try:
+            page = site.reads.public_consultations(
+                found, today=today, cursor=clean(trang, 400), limit=site.page_size, count=True
+            )
+        except InvalidCursor:
+            return bad_page_link(site, request, first_page)
+        rows, total, next_cursor = page.rows, page.total or 0, page.next_cursor
+    else:
+        try:
+            past = site.past.rows_on(as_of)
+        except DayOutOfRange as error:
+            return bad_day(site, request, error.heading, error.message)
+        offset = offset_of(clean(trang, 400))
+        if offset is None:
+            return bad_page_link(site, request, first_page)
+        chosen = select_consultations(
+            past,
+            as_of,
+            state=found.state,
+            words=search_words(query),
+            units=matching_units,
+            award_code=award,
         )
-    except InvalidCursor:
-        return bad_page_link(site, request, first_page)
-    _with_days_left(site, page.rows, today)
+        end = offset + site.page_size
+        rows = [public_consultation(row) for row in chosen[offset:end]]
+        total, next_cursor = len(chosen), str(end) if end < len(chosen) else None
+    _with_days_left(site, rows, as_of or today)
     chosen_unit = matching_units[0] if matching_units else unit
     return site.render(
         request,
         "consultations.html",
         {
             "today": today,
-            "rows": page.rows,
-            "total": page.total or 0,
+            "as_of": as_of,
+            "first_day": site.past.first_day(),
+            "rows": rows,
+            "total": total,
             "q": query or "",
             "unit": chosen_unit or "",
             "award": award or "",
@@ -208,9 +304,7 @@ def consultations(
             "awards": awards,
             "first_page": first_page,
             "paged": bool(trang),
-            "next_page": link("/cong-khai", **params, trang=page.next_cursor)
-            if page.next_cursor
-            else None,
+            "next_page": link("/cong-khai", **params, trang=next_cursor) if next_cursor else None,
         },
     )
 

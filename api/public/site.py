@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse
 
 from api.public.csrf import COOKIE_NAME, CsrfSigner
 from api.public.protection import RateLimiter, RecentTexts
+from application.history_views import Candidates, PastConsultations
 from domain.calendar import WorkCalendar
 from domain.dossier import Status
 from domain.shared import VIETNAM_TZ, local_date
@@ -152,6 +153,10 @@ class PublicSite:
         self.recent = RecentTexts(max(window, 3600.0), self.now)
         self._choices = _Choices()
         self._choices_lock = threading.Lock()
+        self.past = PastConsultations(
+            services.dossiers, services.projections.view("consultation"), self._opened_by
+        )
+        """The consultation list at the end of a past day, rebuilt from the events."""
 
     # --- time and data ----------------------------------------------------------------------
 
@@ -182,6 +187,10 @@ class PublicSite:
         with self._choices_lock:
             self._choices = fresh
         return fresh.units, fresh.awards
+
+    def _opened_by(self, day: date) -> Candidates:
+        position, ids = self.reads.consultations_opened_by(day)
+        return Candidates(position, ids)
 
     def forget_choices(self) -> None:
         with self._choices_lock:

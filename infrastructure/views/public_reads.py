@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from application.projections.views import Consultation
 from domain.dossier import Status
 from domain.shared import fold, local_date
 from infrastructure.views.reads import (
@@ -43,6 +44,7 @@ __all__ = [
     "Milestones",
     "MovementCounts",
     "PublicReads",
+    "public_consultation",
 ]
 
 Row = dict[str, Any]
@@ -161,6 +163,18 @@ class PublicReads(ViewReads):
             CONSULTATION, f"SELECT * FROM {{table}}{where.sql()}", where.params
         )
         return _public(rows[0]) if rows else None
+
+    def consultations_opened_by(self, day: date) -> tuple[int, list[UUID]]:
+        """The consultation view's position, then the ids of its rows published for comment on
+        or before ``day`` (the candidates of the list as it stood that day: rows are never
+        removed, and ``opened_on`` never changes once set)."""
+        position = self.position([Consultation.name])
+        where = _Where(self.database, CONSULTATION)
+        where.add('"opened_on" <= %s', ("opened_on", day))
+        rows = self.database.select(
+            CONSULTATION, f"SELECT id FROM {{table}}{where.sql()}", where.params
+        )
+        return position, [row["id"] for row in rows]
 
     def consultation_units(self) -> list[str]:
         """The units that have had a nomination published for comment, by name."""
@@ -324,6 +338,11 @@ _MOVEMENT_PUBLIC = (
     "ends_on",
     "closed",
 )
+
+
+def public_consultation(row: Row) -> Row:
+    """A consultation row's public columns (a stored row, or one a view derives)."""
+    return _public(row)
 
 
 def _public(row: Row) -> Row:
