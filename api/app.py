@@ -33,6 +33,7 @@ from api.middleware import BodyGuard, RequestContext
 from api.models import Problem
 from api.public import install_public
 from api.routes import ROUTERS
+from api.routes.audit import public_router as audit_public_router
 from api.routes.common import IF_MATCH_PATTERN
 from application.policy import STAFF_ROLES
 from application.store import Clock, utc_now
@@ -177,6 +178,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     install_public(app, ready)
+    app.include_router(audit_public_router)  # /du-lieu-mo/bang-chung/{id}
     _install_openapi(app)
     _install_docs(app)
     # The last added is the outermost: the request context wraps the body guard.

@@ -21,6 +21,7 @@ import argparse
 import errno
 import importlib
 import io
+import json
 import os
 import re
 import signal
@@ -32,14 +33,31 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from uuid import UUID
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from application.accounts import SYSTEM, AccountView, IssuedToken
+from application.audit.compliance import RULES, ComplianceReplay, Finding, ReplaySummary
+from application.audit.verifier import (
+    EXPORT_FORMAT,
+    Checkpoint,
+    CheckpointFormatError,
+    PublicKeyError,
+    StoredEvent,
+    VerifyReport,
+    b64,
+    event_line,
+    key_id,
+    load_public_key,
+    verify_export,
+    verify_log,
+)
 from application.demo import (
     DEMO_ACCOUNTS,
     EARLIEST_TODAY,
@@ -54,6 +72,8 @@ from domain.accounts import ACCOUNT_NAME, STAFF_ROLES, DuplicateAccount
 from domain.dossier import Status
 from domain.errors import DomainError, RulebookError
 from domain.shared import ROLE_LABELS, VIETNAM_TZ, Actor, Role
+from infrastructure.audit.checkpoints import AuditKeyError, InconsistentLog, read_public_key
+from infrastructure.audit.stored import StoredHistory
 from infrastructure.bootstrap import Services, StorageUnavailable, bootstrap
 from infrastructure.calendar import CalendarFileError
 from infrastructure.logging import configure_logging
@@ -512,6 +532,17 @@ def _check_web_app() -> None:
         raise CliError(f"Ứng dụng web thiếu hàm {APP_FACTORY}.", FAILED)
 
 
+def _ensure_signing_key(services: Services) -> None:
+    """The audit checkpoints' key is created on the server's first start (mode 0600), and a
+    bad key file stops the start with its message; other commands never create it."""
+    if services.settings.audit_checkpoint_minutes <= 0:
+        return
+    try:
+        services.checkpoints.key()
+    except AuditKeyError as error:
+        raise CliError(f"Cấu hình không hợp lệ: {error}", CONFIGURATION) from None
+
+
 def run_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> None:
     """Prepare the store once, optionally load the demo, then hand over to uvicorn."""
     _check_address(args.host, args.port)
@@ -520,6 +551,7 @@ def run_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> None
     # server's processes never race to create them.
     prepared = settings.model_copy(update={"create_tables": True})
     with _services(prepared) as services:
+        _ensure_signing_key(services)
         try:
             if args.demo:
                 today = datetime.now(VIETNAM_TZ).date()
@@ -923,6 +955,7 @@ def _run_projections(
         with _services(own) as services:
             try:
                 if action == "run":
+                    _ensure_signing_key(services)  # this process may be the one that signs
                     projections_run(services, args.report_every, out, stop)
                 elif action == "status":
                     projections_status(services, out)
@@ -942,10 +975,478 @@ def _run_projections(
                     )
             except RebuildError as error:
                 raise CliError(error.message, FAILED) from None
+            except AuditKeyError as error:  # run: the checkpoints' key is read at start
+                raise CliError(f"Cấu hình không hợp lệ: {error}", CONFIGURATION) from None
             except PersistenceError as error:
                 raise CliError(_storage_message(settings, error), STORAGE) from None
         if action == "run":
             print("Đã dừng bộ chạy bảng tra cứu.", file=out)
+
+
+# --- the audit log: checkpoint, verify, export, verify-export ---------------------------------
+
+AUDIT_LOG_ACTIONS = ("checkpoint", "verify", "export", "verify-export")
+KIND_NAMES = {
+    "domain.dossier:": "hồ sơ",
+    "domain.movement:": "phong trào",
+    "domain.accounts:UserAccount": "tài khoản",
+    "domain.accounts:AccountDirectory": "danh bạ tài khoản",
+    "domain.registers:NominationSlot": "sổ đăng ký đề nghị",
+    "domain.registers:DocumentNumber": "số văn bản",
+}
+DOSSIER = "hồ sơ"
+MAX_FINDINGS_SHOWN = 20
+MAX_NAMES_SHOWN = 50
+
+
+def _checkpoint_line(checkpoint: Checkpoint) -> str:
+    return (
+        f"{_number(checkpoint.size)} sự kiện, gốc {b64(checkpoint.root)}, ký lúc "
+        f"{checkpoint.time.astimezone(VIETNAM_TZ):%H:%M:%S ngày %d/%m/%Y} (giờ VN), khóa "
+        f"{checkpoint.key_id}"
+    )
+
+
+def audit_checkpoint(services: Services, out: TextIO, err: TextIO) -> None:
+    """Bring the audit tree up to date, then sign a checkpoint (its JSON on stdout)."""
+    before = services.audit.size()
+    reached = services.audit.catch_up()
+    if reached > before:
+        print(
+            f"Đã ghi thêm {_number(reached - before)} sự kiện vào cây nhật ký kiểm toán.", file=err
+        )
+    try:
+        stored = services.checkpoints.sign()
+    except InconsistentLog as error:
+        raise CliError(str(error), FAILED) from None
+    except AuditKeyError as error:
+        raise CliError(str(error), CONFIGURATION) from None
+    assert stored is not None
+    print(f"Đã ký điểm kiểm tra số {stored.id}: {_checkpoint_line(stored.checkpoint)}.", file=err)
+    print(
+        json.dumps({"id": stored.id, **stored.checkpoint.to_json()}, ensure_ascii=False), file=out
+    )
+
+
+def _read_public_key(text: str) -> Ed25519PublicKey:
+    """``--public-key``: a file (PEM, or base64 of the 32 raw bytes), or that base64 itself."""
+    path = Path(text).expanduser()
+    try:
+        data: bytes | str = path.read_bytes() if path.is_file() else text
+    except OSError as error:
+        raise CliError(
+            f"Không đọc được tệp khóa công khai {path}: {error.strerror}", USAGE
+        ) from None
+    try:
+        return load_public_key(data)
+    except PublicKeyError as error:
+        raise CliError(f"--public-key: {error}.", USAGE) from None
+
+
+def _read_checkpoint_file(path: Path) -> Checkpoint:
+    try:
+        data = json.loads(path.expanduser().read_text(encoding="utf-8"))
+        return Checkpoint.from_json(data)
+    except OSError as error:
+        raise CliError(
+            f"Không đọc được tệp điểm kiểm tra {path}: {error.strerror}", USAGE
+        ) from None
+    except (ValueError, CheckpointFormatError) as error:
+        raise CliError(f"Tệp điểm kiểm tra {path} không hợp lệ: {error}", USAGE) from None
+
+
+def _verification_keys(
+    services: Services, public_key: str | None, checkpoints: Sequence[Checkpoint]
+) -> dict[str, Ed25519PublicKey]:
+    """``--public-key``, or the public half of the key file (none needed without checkpoints)."""
+    if public_key is not None:
+        key = _read_public_key(public_key)
+    else:
+        path = services.settings.audit_key_path
+        if not checkpoints and not path.exists():
+            return {}
+        try:
+            key = read_public_key(path)
+        except AuditKeyError as error:
+            raise CliError(
+                f"{error} Hoặc chỉ định khóa công khai: --public-key TỆP.", CONFIGURATION
+            ) from None
+    return {key_id(key): key}
+
+
+def _namer(history: StoredHistory) -> Callable[[Sequence[UUID]], dict[UUID, str]]:
+    """Names aggregates as people know them: «hồ sơ <id>», «phong trào <id>»…"""
+
+    def names(ids: Sequence[UUID]) -> dict[UUID, str]:
+        topics = history.topics_of(ids)
+        named = {}
+        for originator_id in ids:
+            topic = topics.get(originator_id, "")
+            kind = next((k for p, k in KIND_NAMES.items() if topic.startswith(p)), "đối tượng")
+            named[originator_id] = f"{kind} {originator_id}"
+        return named
+
+    return names
+
+
+def _report_lines(
+    report: VerifyReport, names: Callable[[Sequence[UUID]], dict[UUID, str]]
+) -> list[str]:
+    rows = [
+        (
+            _number(result.checkpoint.size),
+            f"{result.checkpoint.time.astimezone(VIETNAM_TZ):%d/%m/%Y %H:%M}",
+            result.checkpoint.key_id,
+            "hợp lệ" if result.signature_ok else ("khóa lạ" if not result.key_known else "SAI"),
+            "khớp"
+            if result.root_ok
+            else ("thiếu sự kiện" if result.computed_root is None else "KHÔNG KHỚP"),
+        )
+        for result in report.checkpoints
+    ]
+    header = ("Cỡ cây", "Ký lúc (giờ VN)", "Khóa", "Chữ ký", "Gốc tính lại")
+    lines = list(_table(header, rows, right=frozenset({0}))) if rows else []
+    first = report.first_bad
+    if first is None:
+        return lines
+    ids = [i for i in (first.originator_id, *first.originators) if i is not None]
+    named = names(list(dict.fromkeys(ids)))
+    lines.append("")
+    if first.kind == "range":
+        lines.append(
+            f"Vị trí hỏng đầu tiên: trong khoảng {first.first}–{first.last} (không xác định được "
+            "chính xác hơn vì cây lưu trữ đã bị dựng lại cho khớp)."
+        )
+        lines.append(first.message)
+        lines.extend(_range_names(first.originators, named))
+    elif first.position is not None:
+        who = named.get(first.originator_id) if first.originator_id else None
+        lines.append(
+            f"Vị trí hỏng đầu tiên: {first.position}"
+            + (f", {who} (phiên bản {first.originator_version})" if who else "")
+            + "."
+        )
+        lines.append(first.message)
+    others = [f for f in report.findings if f is not first]
+    if others:
+        lines.append("")
+        lines.append("Các vấn đề khác:")
+        lines.extend(f"  - {f.message}" for f in others[:MAX_FINDINGS_SHOWN])
+        if len(others) > MAX_FINDINGS_SHOWN:
+            lines.append(f"  … và {len(others) - MAX_FINDINGS_SHOWN} vấn đề nữa.")
+    return lines
+
+
+def _range_names(originators: Sequence[UUID], named: Mapping[UUID, str]) -> list[str]:
+    """The dossiers with events in a damaged range (the first fifty), and how many others."""
+    dossiers = [named[i] for i in originators if named[i].startswith(DOSSIER + " ")]
+    others = len(originators) - len(dossiers)
+    lines = []
+    if dossiers:
+        shown = ", ".join(name.removeprefix(DOSSIER + " ") for name in dossiers[:MAX_NAMES_SHOWN])
+        more = len(dossiers) - MAX_NAMES_SHOWN
+        lines.append(
+            f"Các hồ sơ có sự kiện trong khoảng này ({_number(len(dossiers))}): {shown}"
+            + (f" … và {_number(more)} hồ sơ khác." if more > 0 else ".")
+        )
+    if others:
+        lines.append(
+            f"Cùng {_number(others)} đối tượng khác (phong trào, tài khoản, sổ đăng ký) có sự "
+            "kiện trong khoảng này."
+        )
+    return lines
+
+
+def _verify_pass(
+    services: Services,
+    history: StoredHistory,
+    checkpoints: Sequence[Checkpoint],
+    keys: Mapping[str, Ed25519PublicKey],
+    leaves_from: int,
+    label: str,
+    err: TextIO,
+) -> VerifyReport:
+    progress = ProgressDisplay(err, label)
+    head = services.movements.max_position()
+    try:
+        with history.open(leaves_from=leaves_from) as (events, leaves):
+            return verify_log(
+                events,
+                checkpoints,
+                keys,
+                leaves,
+                progress=lambda n: progress(n, head),
+                originators_between=history.originators_between,
+            )
+    finally:
+        progress.finish()
+
+
+def audit_verify(
+    services: Services,
+    checkpoint_file: Path | None,
+    public_key: str | None,
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    """Recompute the tree from the stored events; check every checkpoint (or the given one)."""
+    if checkpoint_file is not None:
+        checkpoints = [_read_checkpoint_file(checkpoint_file)]
+        where = f"điểm kiểm tra trong tệp {checkpoint_file}"
+    else:
+        checkpoints = services.checkpoints.table.all()
+        where = f"{_number(len(checkpoints))} điểm kiểm tra đã lưu"
+    keys = _verification_keys(services, public_key, checkpoints)
+    history = StoredHistory(services.movements)
+    print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
+    print(
+        f"Tính lại cây nhật ký từ các sự kiện đã lưu và đối chiếu với {where} "
+        f"(khóa công khai {', '.join(keys) or 'không cần'}).",
+        file=out,
+    )
+    out.flush()
+    started = time.monotonic()
+    # The signed part is checked against the signatures alone; the stored leaves are compared
+    # only after the last checkpoint (not signed yet) — unless something is wrong, when a
+    # second pass compares them from where the history departs, to name the exact position.
+    signed = max((c.size for c in checkpoints), default=0)
+    report = _verify_pass(services, history, checkpoints, keys, signed, "Kiểm tra nhật ký", err)
+    first = report.first_bad
+    if first is not None and first.kind == "range" and report.leaves is not None:
+        start = first.first if first.first is not None else 0
+        print(f"Tìm vị trí chính xác: so từng lá của cây lưu trữ từ vị trí {start}…", file=out)
+        out.flush()
+        report = _verify_pass(services, history, checkpoints, keys, start, "Tìm vị trí", err)
+    leaves_text = (
+        f"; so được {_number(report.leaves)} lá của cây lưu trữ"
+        if report.leaves
+        else "; chưa có lá nào của cây lưu trữ để so"
+        if report.leaves is not None
+        else " (chưa có cây lưu trữ để so từng lá)"
+    )
+    print(f"Đã đọc {_number(report.events)} sự kiện{leaves_text}.", file=out)
+    for text in _report_lines(report, _namer(history)):
+        print(text, file=out)
+    if not checkpoints:
+        print(
+            "Chưa có điểm kiểm tra nào để đối chiếu. Ký bằng: khenthuong audit checkpoint",
+            file=out,
+        )
+    if not report.ok:
+        first = report.first_bad
+        where_bad = (
+            f"khoảng vị trí {first.first}–{first.last}"
+            if first is not None and first.kind == "range"
+            else f"vị trí {first.position}"
+            if first is not None and first.position is not None
+            else "điểm kiểm tra"
+        )
+        raise CliError(
+            f"Nhật ký kiểm toán KHÔNG toàn vẹn: {len(report.findings)} vấn đề, đầu tiên ở "
+            f"{where_bad}.",
+            FAILED,
+        )
+    print(
+        f"Toàn vẹn: {len(report.checkpoints)} điểm kiểm tra có chữ ký hợp lệ và khớp với cây "
+        f"tính lại từ {_number(report.events)} sự kiện ({_decimal(time.monotonic() - started)} "
+        "giây).",
+        file=out,
+    )
+
+
+def audit_export(services: Services, dossier_id: UUID | None, out: TextIO, err: TextIO) -> None:
+    """Events with their inclusion proofs against the latest checkpoint, as JSON lines."""
+    latest = services.checkpoints.table.latest()
+    if latest is None:
+        raise CliError(
+            "Chưa có điểm kiểm tra nào: ký trước bằng khenthuong audit checkpoint.", FAILED
+        )
+    checkpoint = latest.checkpoint
+    audit_log = services.audit
+    history = StoredHistory(services.movements)
+    header = {
+        "type": "checkpoint",
+        "format": EXPORT_FORMAT,
+        "key_id": checkpoint.key_id,
+        "dossier": str(dossier_id) if dossier_id else None,
+        "checkpoint": {"id": latest.id, **checkpoint.to_json()},
+    }
+    print(json.dumps(header, ensure_ascii=False), file=out)
+    count = 0
+    for position, event in _exported_events(audit_log, history, checkpoint.size, dossier_id):
+        proof = audit_log.inclusion_proof(position, checkpoint.size)
+        print(json.dumps(event_line(event, position, proof), ensure_ascii=False), file=out)
+        count += 1
+    if dossier_id is not None and not count:
+        raise CliError(
+            f"Hồ sơ {dossier_id} không có sự kiện nào trong điểm kiểm tra mới nhất "
+            f"({_number(checkpoint.size)} sự kiện).",
+            FAILED,
+        )
+    print(json.dumps({"type": "end", "events": count}), file=out)
+    print(
+        f"Đã xuất {_number(count)} sự kiện kèm bằng chứng thuộc cây cỡ "
+        f"{_number(checkpoint.size)} (điểm kiểm tra số {latest.id}).",
+        file=err,
+    )
+
+
+def _exported_events(
+    audit_log: Any, history: StoredHistory, size: int, dossier_id: UUID | None
+) -> Iterator[tuple[int, StoredEvent]]:
+    if dossier_id is None:
+        with history.open(leaves_from=None) as (events, _):
+            for position, event in enumerate(events):
+                if position >= size:
+                    return
+                yield position, event
+        return
+    leaves = [leaf for leaf in audit_log.leaves_of(dossier_id) if leaf.position < size]
+    by_notification = {leaf.notification_id: leaf.position for leaf in leaves}
+    for event in history.events_at(by_notification):
+        yield by_notification[event.notification_id], event
+
+
+def audit_verify_export(path: Path, public_key: str, out: TextIO) -> None:
+    """Check an exported file with the public key alone: no settings, no database."""
+    key = _read_public_key(public_key)
+    try:
+        with path.expanduser().open(encoding="utf-8") as lines:
+            report = verify_export(lines, key)
+    except OSError as error:
+        raise CliError(f"Không đọc được tệp {path}: {error.strerror}", USAGE) from None
+    except UnicodeDecodeError:
+        raise CliError(f"Tệp {path} không phải văn bản UTF-8 (JSON lines).", FAILED) from None
+    if report.checkpoint is not None:
+        print(f"Điểm kiểm tra trong tệp: {_checkpoint_line(report.checkpoint)}.", file=out)
+    if not report.ok:
+        for finding in report.findings[:MAX_FINDINGS_SHOWN]:
+            print(f"  - {finding.message}", file=out)
+        if len(report.findings) > MAX_FINDINGS_SHOWN:
+            print(f"  … và {len(report.findings) - MAX_FINDINGS_SHOWN} vấn đề nữa.", file=out)
+        first = report.findings[0] if report.findings else None
+        where = f" (vị trí {first.position})" if first and first.position is not None else ""
+        raise CliError(f"Tệp {path} KHÔNG hợp lệ: {len(report.findings)} vấn đề{where}.", FAILED)
+    print(
+        f"Hợp lệ: {_number(report.events)} sự kiện của {len(report.originators)} hồ sơ, đối "
+        "tượng đều có bằng chứng thuộc cây khớp với gốc đã ký.",
+        file=out,
+    )
+
+
+def _audit_log_command(
+    args: argparse.Namespace, services: Services, out: TextIO, err: TextIO
+) -> int:
+    """checkpoint, verify, export (verify-export needs no settings: see ``main``)."""
+    if args.audit_command == "checkpoint":
+        audit_checkpoint(services, out, err)
+    elif args.audit_command == "verify":
+        audit_verify(services, args.checkpoint, args.public_key, out, err)
+    else:
+        audit_export(services, _parse_id(args.dossier) if args.dossier else None, out, err)
+    return OK
+
+
+# --- audit: compliance replay ------------------------------------------------------------------
+
+REPLAY_HEADER = ("Hồ sơ", "Vị trí", "Phiên bản", "Sự kiện", "Quy tắc", "Yêu cầu", "Thực tế")
+
+
+def _replay_report(summary: ReplaySummary, findings: Sequence[Finding]) -> dict[str, Any]:
+    return {
+        "position": summary.position,
+        "dossiers": summary.dossiers,
+        "events": summary.events,
+        "rules": dict(RULES),
+        "by_rule": {rule: summary.by_rule[rule] for rule in RULES if summary.by_rule[rule]},
+        "findings": [finding.as_dict() for finding in findings],
+    }
+
+
+def _replay_summary_line(summary: ReplaySummary) -> str:
+    checked = (
+        f"Đã kiểm tra {_number(summary.dossiers)} hồ sơ, {_number(summary.events)} sự kiện "
+        f"(nhật ký đến vị trí {_number(summary.position)}) theo bộ quy tắc có hiệu lực khi trình"
+    )
+    if not summary.findings:
+        return f"{checked}: không có vi phạm."
+    return f"{checked}: {_number(summary.findings)} vi phạm."
+
+
+def _print_replay_table(summary: ReplaySummary, findings: Sequence[Finding], out: TextIO) -> None:
+    if findings:
+        rows = [
+            (
+                str(f.dossier_id),
+                str(f.position),
+                str(f.version),
+                f.event_label,
+                f.rule,
+                f.expected,
+                f.actual,
+            )
+            for f in findings
+        ]
+        for text in _table(REPLAY_HEADER, rows, right=frozenset({1, 2})):
+            print(text, file=out)
+        print("", file=out)
+        print("Quy tắc:", file=out)
+        for rule, title in RULES.items():
+            if summary.by_rule[rule]:
+                print(f"  {rule:<24} {_number(summary.by_rule[rule]):>7}  {title}", file=out)
+        print("", file=out)
+    print(_replay_summary_line(summary), file=out)
+
+
+def _write_replay_json(report: Mapping[str, Any], target: str, out: TextIO) -> None:
+    text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    if target == "-":
+        out.write(text)
+        return
+    try:
+        with open(target, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise CliError(
+            f"Không ghi được tệp JSON «{target}»: {error.strerror or error}", FAILED
+        ) from None
+
+
+def _audit_replay(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
+    """Replay every dossier against the rulebook in force at its submission; print the
+    findings (a table, and JSON with --json); OK when none, FAILED otherwise."""
+    replay = ComplianceReplay(
+        services.dossiers,
+        services.rulebooks,
+        services.calendar,
+        reader=services.projections.database.log_reader(),
+    )
+    findings = list(replay.run())
+    summary = replay.summary
+    if args.json == "-":
+        _write_replay_json(_replay_report(summary, findings), "-", out)
+        print(_replay_summary_line(summary), file=err)
+    else:
+        _print_replay_table(summary, findings, out)
+        if args.json is not None:
+            _write_replay_json(_replay_report(summary, findings), args.json, out)
+    return FAILED if findings else OK
+
+
+def _run_audit(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """The ``audit`` commands; each returns its exit status."""
+    own = settings.model_copy(update={"run_projections": False})
+    with _services(own) as services:
+        try:
+            if args.audit_command == "replay":
+                return _audit_replay(args, services, out, err)
+            if args.audit_command in AUDIT_LOG_ACTIONS:
+                return _audit_log_command(args, services, out, err)
+            raise CliError(f"Lệnh audit «{args.audit_command}» chưa được hỗ trợ.", USAGE)
+        except (DomainError, ApplicationError) as error:
+            raise CliError(error.message, FAILED) from None
+        except PersistenceError as error:
+            raise CliError(_storage_message(settings, error), STORAGE) from None
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -1183,6 +1684,97 @@ def _add_projections_parser(commands: Any) -> None:
             )
 
 
+def _add_audit_parser(commands: Any) -> Any:
+    """The ``audit`` group; returns its subparsers (``audit_actions``) for more commands."""
+    audit = commands.add_parser(
+        "audit",
+        help="kiểm toán: kiểm tra lại mọi quyết định theo bộ quy tắc (replay); ký, kiểm tra "
+        "và trích xuất nhật ký chống sửa đổi (checkpoint, verify, export, verify-export)",
+        description="Các lệnh kiểm toán nhật ký sự kiện và các quyết định đã ghi nhận.",
+    )
+    audit_actions = audit.add_subparsers(dest="audit_command", metavar="VIỆC", required=True)
+    _add_audit_replay_parser(audit_actions)
+    _add_audit_log_parsers(audit_actions)
+    return audit_actions
+
+
+def _add_audit_replay_parser(audit_actions: Any) -> None:
+    replay = audit_actions.add_parser(
+        "replay",
+        help="phát lại mọi hồ sơ và kiểm tra lại từng quyết định theo bộ quy tắc khi trình",
+        description="Đọc lại toàn bộ nhật ký sự kiện, hồ sơ theo hồ sơ, và kiểm tra lại từng "
+        "bước đã ghi nhận theo bộ quy tắc có hiệu lực vào ngày trình hồ sơ: thời hạn lấy ý kiến "
+        "Nhân dân (ngày làm việc), trả lời mọi ý kiến, số dự họp và tỷ lệ đồng ý trên tổng số "
+        "thành viên Hội đồng, xung đột lợi ích, người trình không thẩm định, bỏ phiếu, quyết "
+        "định, vai trò người ký, mẫu và tính duy nhất của số văn bản, thời hạn thẩm định (trừ "
+        "thời gian trả lại, tạm dừng). In bảng các vi phạm; thoát với mã 1 nếu có vi phạm, 0 "
+        "nếu không.",
+    )
+    replay.add_argument(
+        "--json",
+        default=None,
+        metavar="TỆP",
+        help="ghi thêm kết quả dạng JSON vào TỆP («-»: ra stdout thay cho bảng)",
+    )
+
+
+def _add_audit_log_parsers(audit_actions: Any) -> None:
+    audit_actions.add_parser(
+        "checkpoint",
+        help="cập nhật cây nhật ký rồi ký một điểm kiểm tra",
+        description="Ghi các sự kiện mới vào cây nhật ký kiểm toán, kiểm tra cây nối tiếp điểm "
+        "kiểm tra trước (bằng chứng nhất quán), rồi ký điểm kiểm tra mới. In điểm kiểm tra dạng "
+        "JSON ra stdout (các thông báo ra stderr). Không ký nếu cây không nối tiếp (mã thoát 1).",
+    )
+    verify = audit_actions.add_parser(
+        "verify",
+        help="tính lại cây từ các sự kiện đã lưu và đối chiếu với các điểm kiểm tra đã ký",
+        description="Đọc thẳng các sự kiện từ bảng của kho (không qua bộ ghi nhật ký), tính lại "
+        "mã băm từng sự kiện và gốc cây ở cỡ của từng điểm kiểm tra, kiểm tra chữ ký. Nêu vị trí "
+        "hỏng đầu tiên và hồ sơ ở đó (sự kiện bị sửa, xóa, chèn, tráo thứ tự), hoặc khoảng vị trí "
+        "nếu cây lưu trữ đã bị dựng lại cho khớp. Thoát với mã 1 nếu có vấn đề.",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        metavar="TỆP",
+        help="chỉ đối chiếu với điểm kiểm tra trong tệp này (JSON như "
+        "/du-lieu-mo/checkpoints/latest), lưu giữ ở nơi khác",
+    )
+    verify.add_argument(
+        "--public-key",
+        default=None,
+        metavar="KHÓA",
+        help="khóa công khai để kiểm tra chữ ký: tệp PEM (như /du-lieu-mo/checkpoints/"
+        "public-key) hoặc base64; mặc định: khóa của KHENTHUONG_AUDIT_KEY_FILE",
+    )
+    export = audit_actions.add_parser(
+        "export",
+        help="trích xuất sự kiện kèm bằng chứng thuộc cây (JSON lines, ra stdout)",
+        description="Ghi ra stdout, mỗi dòng một JSON: dòng đầu là điểm kiểm tra mới nhất, mỗi "
+        "sự kiện (các trường đã lưu, state dạng base64, vị trí lá, bằng chứng thuộc cây), dòng "
+        "cuối là số sự kiện. Ví dụ: khenthuong audit export --dossier MÃ > ho-so.jsonl",
+    )
+    export.add_argument(
+        "--dossier", default=None, metavar="MÃ_HỒ_SƠ", help="chỉ các sự kiện của hồ sơ này (UUID)"
+    )
+    verify_export = audit_actions.add_parser(
+        "verify-export",
+        help="kiểm tra tệp trích xuất chỉ với khóa công khai (không cần cơ sở dữ liệu)",
+        description="Kiểm tra chữ ký của điểm kiểm tra trong tệp và bằng chứng thuộc cây của "
+        "từng sự kiện, chỉ với khóa công khai: không đọc cấu hình, không kết nối cơ sở dữ liệu. "
+        "Thoát với mã 1 nếu có dòng không hợp lệ.",
+    )
+    verify_export.add_argument("file", type=Path, metavar="TỆP", help="tệp do audit export ghi")
+    verify_export.add_argument(
+        "--public-key",
+        required=True,
+        metavar="KHÓA",
+        help="khóa công khai: tệp PEM (như /du-lieu-mo/checkpoints/public-key) hoặc base64",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="khenthuong",
@@ -1251,6 +1843,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("dossier_id", metavar="MÃ_HỒ_SƠ", help="mã hồ sơ (UUID)")
     _add_projections_parser(commands)
+    _add_audit_parser(commands)
     return parser
 
 
@@ -1265,6 +1858,8 @@ def _services(settings: Settings) -> Iterator[Services]:
         raise CliError(f"Cấu hình không hợp lệ: {error}", CONFIGURATION) from None
     except StorageUnavailable as error:
         raise CliError(str(error), STORAGE) from None
+    except AuditKeyError as error:
+        raise CliError(f"Cấu hình không hợp lệ: {error}", CONFIGURATION) from None
     except PersistenceError as error:
         raise CliError(_storage_message(settings, error), STORAGE) from None
     try:
@@ -1295,13 +1890,16 @@ def _run_users(args: argparse.Namespace, services: Services, out: TextIO, err: T
         users_disable(args.name, args.reason, services, out)
 
 
-def _execute(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> None:
+def _execute(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int | None:
+    """Run the command; a command with its own exit status (``audit``) returns it."""
     if args.command == "serve":
         run_serve(args, settings, out)
-        return
+        return None
     if args.command == "projections":
         _run_projections(args, settings, out, err)
-        return
+        return None
+    if args.command == "audit":
+        return _run_audit(args, settings, out, err)
     with _services(settings) as services:
         try:
             if args.command == "demo":
@@ -1315,12 +1913,15 @@ def _execute(args: argparse.Namespace, settings: Settings, out: TextIO, err: Tex
             raise CliError(error.message, FAILED) from None
         except PersistenceError as error:
             raise CliError(_storage_message(settings, error), STORAGE) from None
+    return None
 
 
 def _check_usage(args: argparse.Namespace) -> None:
     """What argparse cannot check: raise CliError(USAGE) before any setting is read."""
     if args.command == "history":
         _parse_id(args.dossier_id)
+    elif args.command == "audit" and args.audit_command == "export" and args.dossier:
+        _parse_id(args.dossier)
     elif args.command == "projections" and args.projections_command in ("rebuild", "verify"):
         _selected_views(args.views)
     elif args.command == "users" and args.users_command != "list":
@@ -1346,6 +1947,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"Lỗi: {error.message}", file=err)
         return error.code
+    if args.command == "audit" and args.audit_command == "verify-export":
+        return _offline(lambda: audit_verify_export(args.file, args.public_key, out), err)
     try:
         settings = Settings()
     except ValidationError as error:
@@ -1355,7 +1958,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CONFIGURATION
     configure_logging(settings)
     try:
-        _execute(args, settings, out, err)
+        status = _execute(args, settings, out, err)
     except CliError as error:
         print(f"Lỗi: {error.message}", file=err)
         return error.code
@@ -1366,6 +1969,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Đã dừng theo yêu cầu.", file=err)
         return 130
     except BrokenPipeError:  # the reader went away (khenthuong demo | head)
+        _silence_stdout()
+        return BROKEN_PIPE
+    return OK if status is None else status
+
+
+def _offline(run: Callable[[], None], err: TextIO) -> int:
+    """A command that reads no settings and opens no store (``audit verify-export``)."""
+    try:
+        run()
+    except CliError as error:
+        print(f"Lỗi: {error.message}", file=err)
+        return error.code
+    except BrokenPipeError:
         _silence_stdout()
         return BROKEN_PIPE
     return OK

@@ -55,6 +55,14 @@ POLICY: dict[str, tuple[str, frozenset[Role]]] = {
     "dossier.revoke": ("hủy bỏ quyết định khen thưởng", frozenset({Role.CHAIRMAN, Role.APPRAISER})),
     "dossier.read": ("xem hồ sơ", STAFF_ROLES),
     "dossier.history": ("xem lịch sử hồ sơ", STAFF_ROLES),
+    "audit.checkpoints": (
+        "xem điểm kiểm tra đã ký của nhật ký kiểm toán",
+        frozenset({Role.AUDITOR, Role.ADMIN}),
+    ),
+    "audit.proofs": (
+        "xem bằng chứng của nhật ký kiểm toán",
+        frozenset({Role.AUDITOR, Role.ADMIN}),
+    ),
 }
 
 PRIVATE_READERS = frozenset({Role.APPRAISER, Role.CHAIRMAN, Role.AUDITOR, Role.SUBMITTER})

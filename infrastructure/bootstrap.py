@@ -11,6 +11,9 @@ from application.idempotency import Idempotency
 from application.movements import Movements
 from application.store import Clock, utc_now
 from domain.rulebook import RulebookHistory
+from infrastructure.audit.checkpoints import AuditCheckpoints
+from infrastructure.audit.follower import AuditFollower
+from infrastructure.audit.log import AuditLog
 from infrastructure.calendar import VietnamCalendar, load_swaps
 from infrastructure.rulebook_files import build_rulebook_history
 from infrastructure.settings import Settings
@@ -35,6 +38,10 @@ class Services:
     rulebooks: RulebookHistory
     settings: Settings
     projections: Projections
+    audit: AuditLog
+    """The tamper-evident log of every stored event (its writer runs with the projections)."""
+    checkpoints: AuditCheckpoints
+    """The audit log's signed checkpoints (``infrastructure.audit.checkpoints``)."""
 
     def close(self) -> None:
         """Stop the projection runner, then release the store's connections (the other
@@ -105,11 +112,22 @@ def bootstrap(
             batch_size=settings.projection_batch_size,
             cache_size=settings.projection_cache_size,
         )
+        audit = AuditLog(movements)
+        follower = AuditFollower(audit, postgres_conninfo=settings.postgres_conninfo())
+        projections.followers.append(follower)
+        checkpoints = _checkpoints(settings, movements, audit, follower, clock)
+        projections.followers.append(checkpoints)  # its timer signs where the tree is written
         if settings.create_tables:
             projections.setup()
+            audit.setup()
+            checkpoints.setup()
         for application in (movements, dossiers, accounts, idempotency):
             application.on_commit = projections.notify
         if settings.run_projections if run_projections is None else run_projections:
+            if checkpoints.minutes and checkpoints.key_path.exists():
+                # A bad key file stops the start here; a missing one is created (with its
+                # restrictive mode) by the first signing, in the process that signs.
+                checkpoints.key()
             projections.start()
     except BaseException:
         movements.close()
@@ -123,4 +141,26 @@ def bootstrap(
         rulebooks=rulebooks,
         settings=settings,
         projections=projections,
+        audit=audit,
+        checkpoints=checkpoints,
+    )
+
+
+def _checkpoints(
+    settings: Settings,
+    store: Movements,
+    audit: AuditLog,
+    follower: AuditFollower,
+    clock: Clock,
+) -> AuditCheckpoints:
+    """The signed checkpoints of the audit log; the timer signs only while this process holds
+    the audit log's lock (one signer however many processes)."""
+    return AuditCheckpoints(
+        store,
+        audit,
+        key_path=settings.audit_key_path,
+        origin=settings.audit_log_origin,
+        minutes=settings.audit_checkpoint_minutes,
+        clock=clock,
+        active=lambda: follower.running_here,
     )

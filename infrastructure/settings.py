@@ -30,6 +30,13 @@ variable                                   meaning
 ``KHENTHUONG_PUBLIC_COMMENTS_PER_DOSSIER`` public comments one dossier takes per window
 ``KHENTHUONG_PUBLIC_COMMENT_WINDOW_SECONDS``  the rate limits' window (default 600 s)
 ``KHENTHUONG_PUBLIC_PAGE_SIZE``            rows per page of the public lists (default 20)
+``KHENTHUONG_AUDIT_KEY_FILE``              the Ed25519 key signing the audit checkpoints
+                                           (PEM; default ``audit-ed25519.pem`` in
+                                           ``data_dir``, created on first start, mode 0600)
+``KHENTHUONG_AUDIT_CHECKPOINT_MINUTES``    sign a checkpoint of the audit log every so many
+                                           minutes (default 60; 0: only on demand)
+``KHENTHUONG_AUDIT_ORIGIN``                the log's name in its checkpoints (default
+                                           ``khenthuong/<province, ascii>``)
 =========================================  ================================================
 
 Without ``KHENTHUONG_CSRF_SECRET`` or ``KHENTHUONG_CSRF_SECRET_FILE`` the CSRF key is kept in
@@ -60,6 +67,7 @@ __all__ = [
 ]
 
 SQLITE_FILE_NAME = "khenthuong.sqlite3"
+AUDIT_KEY_FILE_NAME = "audit-ed25519.pem"
 MIN_SECRET_LENGTH = 32
 SQLITE_LOCK_TIMEOUT_SECONDS = 10
 """How long a SQLite writer waits for another writer's lock before failing."""
@@ -178,6 +186,13 @@ class Settings(BaseSettings):
     """Public comments one dossier takes within the window (from every address together)."""
     public_comment_window_seconds: int = Field(default=600, ge=1, le=86_400)
     public_page_size: int = Field(default=20, ge=5, le=100)
+    audit_key_file: Path | None = None
+    """The Ed25519 private key (PEM) that signs the audit checkpoints; default
+    ``data_dir/audit-ed25519.pem`` (see ``audit_key_path``)."""
+    audit_checkpoint_minutes: int = Field(default=60, ge=0, le=10_080)
+    """Minutes between two signed checkpoints of the audit log (0: only on demand)."""
+    audit_origin: str | None = Field(default=None, max_length=200)
+    """The audit log's name, the first line of every checkpoint (default from the province)."""
 
     # --- field checks -------------------------------------------------------------------------
 
@@ -245,11 +260,20 @@ class Settings(BaseSettings):
             raise ValueError(f"phải có ít nhất {MIN_SECRET_LENGTH} ký tự")
         return value
 
-    @field_validator("calendar_file", "csrf_secret_file", mode="before")
+    @field_validator("calendar_file", "csrf_secret_file", "audit_key_file", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("audit_origin", mode="before")
+    @classmethod
+    def _origin_line(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and (not value.isprintable() or not value.isascii()):
+                raise ValueError("chỉ gồm chữ cái không dấu, chữ số và dấu câu, trên một dòng")
         return value
 
     @field_validator("data_dir", mode="after")
@@ -292,6 +316,24 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path:
         """The SQLite file (inside ``data_dir``, as an absolute path)."""
         return (self.data_dir.expanduser() / SQLITE_FILE_NAME).absolute()
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The checkpoint signing key's file (``audit_key_file``, or one in ``data_dir``)."""
+        if self.audit_key_file is not None:
+            return self.audit_key_file.expanduser().absolute()
+        return (self.data_dir.expanduser() / AUDIT_KEY_FILE_NAME).absolute()
+
+    @property
+    def audit_log_origin(self) -> str:
+        """``audit_origin``, or ``khenthuong/`` and the province in plain ASCII
+        (``khenthuong/cao-bang``)."""
+        if self.audit_origin:
+            return self.audit_origin
+        text = unicodedata.normalize("NFKD", self.province_name.replace("đ", "d").replace("Đ", "D"))
+        plain = "".join(ch for ch in text if ch.isascii()).lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "tinh"
+        return f"khenthuong/{slug}"
 
     def postgres_target(self) -> PostgresTarget:
         if self.postgres_url is None:

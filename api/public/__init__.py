@@ -5,13 +5,16 @@ Server-rendered with Jinja2, usable without JavaScript, read only from the view 
 =====================================  ==================================================
 ``/``                                  what is open for comment, recent awards, movements
 ``/cong-khai``                         nominations under public comment (``q``,
-                                       ``don_vi``, ``hinh_thuc``, ``tinh_trang``, ``trang``)
+                                       ``don_vi``, ``hinh_thuc``, ``tinh_trang``, ``trang``);
+                                       ``ngay``: as it stood at the end of that day
 ``/cong-khai/{id}``                    one nomination: milestones, comments, the form
 ``POST /cong-khai/{id}/y-kien``        send a comment (→ 303 to its receipt)
 ``/y-kien/{code}``, ``/y-kien?ma=``    a comment's receipt, and looking one up
 ``/khen-thuong``                       the register of awards made and revoked
 ``/phong-trao``                        the emulation movements with their counts
 ``/du-lieu-mo/``                       open data: JSON pages and CSV files, documented
+``/du-lieu-mo/checkpoints``            the audit log's signed checkpoints, the latest, the
+                                       public key (``api.public.checkpoints``)
 ``/static/…``                          the style sheet
 =====================================  ==================================================
 
@@ -28,7 +31,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.public import comments, opendata, pages
+from api.public import checkpoints, comments, opendata, pages
 from api.public.site import STATIC, PublicSite
 from infrastructure.bootstrap import Services
 
@@ -61,8 +64,9 @@ def install_public(app: FastAPI, services: Services) -> None:
     site = PublicSite(services)
     digest = hashlib.sha256((STATIC / STYLE_SHEET).read_bytes()).hexdigest()[:12]
     site.env.globals["style_sheet"] = f"/static/{STYLE_SHEET}?v={digest}"
+    site.env.globals["latest_checkpoint"] = lambda: checkpoints.footer_checkpoint(site)
     app.state.public = site
-    for router in (pages.router, comments.router, opendata.router):
+    for router in (pages.router, comments.router, opendata.router, checkpoints.router):
         app.include_router(router)
     app.mount("/static", _Static(directory=STATIC), name="static")
     problem_handler = app.exception_handlers[StarletteHTTPException]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import council, dossiers, health, metrics, movements, users, views
+from api.routes import (
+    audit,
+    checkpoints,
+    council,
+    dossiers,
+    health,
+    metrics,
+    movements,
+    users,
+    views,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +27,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     dossiers.router,
     council.router,
     views.router,
+    checkpoints.router,
+    audit.router,
 )

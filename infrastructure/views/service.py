@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -141,6 +141,17 @@ def _memory_lock(store: Store, name: str) -> threading.Lock:
         return locks.setdefault(name, threading.Lock())
 
 
+class Follower(Protocol):
+    """Another follower of the stored log that runs beside the views (the audit log's writer,
+    ``infrastructure.audit.follower``): started, stopped and woken with them."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+
 class Projections:
     """The live views of one store: tables, the runner thread (when this process runs them),
     and the read-your-writes wait."""
@@ -170,6 +181,8 @@ class Projections:
         self._locks = _Locks(store, self.database, postgres_conninfo)
         self.runner: Runner | None = None
         self.on_error: Callable[[BaseException], None] | None = None
+        self.followers: list[Follower] = []
+        """Run with the views (see ``Follower``); each keeps its own lock."""
 
     def view(self, name: str) -> View:
         for view in self.views:
@@ -197,8 +210,12 @@ class Projections:
                 target=self._listen, name="khenthuong-projections-listen", daemon=True
             )
             self._listener.start()
+        for follower in self.followers:
+            follower.start()
 
     def stop(self) -> None:
+        for follower in self.followers:
+            follower.stop()
         self._stop.set()
         self._wake.set()
         alive = False
@@ -215,6 +232,8 @@ class Projections:
     def notify(self, position: int = 0) -> None:
         """A command was committed in this process: wake the runner now."""
         self._wake.set()
+        for follower in self.followers:
+            follower.wake()
 
     def _sleep(self, seconds: float) -> None:
         self._wake.wait(seconds)
@@ -280,6 +299,8 @@ class Projections:
                     while not self._stop.is_set():
                         for _ in connection.notifies(timeout=0.05, stop_after=1):
                             self._wake.set()
+                            for follower in self.followers:
+                                follower.wake()
             except Exception as error:
                 self._report(error)
                 self._stop.wait(1.0)

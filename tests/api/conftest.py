@@ -247,6 +247,7 @@ def make_settings(
         postgres_schema=env["POSTGRES_SCHEMA"],
         postgres_pool_size=4,
         log_format="json",
+        data_dir=data_dir,  # key files (CSRF, audit signing) go here, not into the checkout
     )
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,6 +189,14 @@ def readable(driver: Driver, _role: str) -> dict[str, Any]:
     dossier_id = driver.council_voting()
     driver.do("cast_ballot", dossier_id, MEMBERS[2], vote="yes")
     return {"dossier_id": dossier_id, "name": ACCOUNTS["auditor"][0]}
+
+
+def audited(driver: Driver, role: str) -> dict[str, Any]:
+    """A readable dossier whose events the audit log has taken."""
+    context = readable(driver, role)
+    services = driver.staff.services
+    assert services.audit.wait_for(services.movements.max_position(), timeout=10)
+    return context
 
 
 # --- bodies ---------------------------------------------------------------------------------------
@@ -642,6 +649,35 @@ ROWS: tuple[Row, ...] = (
         Row("GET", path, EVERYONE - SUBMITTER, nothing, get(path), mutates=False)
         for path in ("/api/v1/consultations", "/api/v1/statistics")
     ],
+    # the audit log's signed checkpoints (public too, at /du-lieu-mo/checkpoints)
+    Row(
+        "GET",
+        "/api/v1/audit/checkpoints",
+        frozenset({"auditor", "admin"}),
+        nothing,
+        get("/api/v1/audit/checkpoints"),
+        use_case="audit.checkpoints",
+        mutates=False,
+    ),
+    # proofs from the audit log
+    Row(
+        "GET",
+        "/api/v1/audit/proofs/inclusion",
+        frozenset({"auditor", "admin"}),
+        audited,
+        get("/api/v1/audit/proofs/inclusion?dossier={dossier_id}"),
+        use_case="audit.proofs",
+        mutates=False,
+    ),
+    Row(
+        "GET",
+        "/api/v1/audit/proofs/consistency",
+        frozenset({"auditor", "admin"}),
+        nothing,
+        get("/api/v1/audit/proofs/consistency?from=0"),
+        use_case="audit.proofs",
+        mutates=False,
+    ),
 )
 
 BY_NAME = {row.name: row for row in ROWS}
@@ -688,7 +724,7 @@ def world(
         settings = make_settings("sqlite", tmp_path_factory.mktemp("matrix") / "data")
     else:
         env = request.getfixturevalue("module_postgres_schema")
-        settings = make_settings("postgres", Path(), env)
+        settings = make_settings("postgres", tmp_path_factory.mktemp("matrix") / "data", env)
     with open_staff(settings) as staff:
         yield build_world(staff)
 

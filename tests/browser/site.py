@@ -556,6 +556,8 @@ def running_site(data_dir: Path, **overrides: Any) -> Iterator[Site]:
         with serving(services, settings) as url:
             site = Site(url, services, clock, tokens, summary)
             site.wait_for_views()
+            services.audit.catch_up()
+            services.checkpoints.sign()  # every page's footer shows the latest checkpoint
             yield site
 
 

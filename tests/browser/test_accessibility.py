@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ import pytest
 from domain.dossier import Status
 from domain.shared import fold
 from tests.browser.conftest import WIDTHS, new_context, watch
-from tests.browser.site import Site
+from tests.browser.site import TODAY, Site
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -50,6 +51,10 @@ def _send_blank_comment(page: Page) -> None:
 PAGES = (
     PublicPage("trang-chu", lambda site, code: "/"),
     PublicPage("cong-khai", lambda site, code: "/cong-khai"),
+    PublicPage(
+        "cong-khai-tai-ngay",
+        lambda site, code: f"/cong-khai?ngay={TODAY - timedelta(days=14)}&tinh_trang=tat_ca",
+    ),
     PublicPage(
         "cong-khai-tim-kiem",
         lambda site, code: (

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -324,3 +325,26 @@ def test_serve_demo_end_to_end(tmp_path: Path) -> None:
     assert "Traceback" not in logs
     assert '"logger": "uvicorn.access"' not in logs  # the app logs each request itself
     assert '"route": "/api/v1/me"' in logs
+
+
+def test_serve_creates_the_signing_key_on_first_start_readable_by_its_owner_only(
+    started: Started, environment: Path
+) -> None:
+    key = environment / "audit-ed25519.pem"
+    assert not key.exists()
+
+    assert main(["serve", "--port", str(free_port())]) == 0
+
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_serve_refuses_a_signing_key_others_can_read(
+    started: Started, environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--port", str(free_port())]) == 0
+    (environment / "audit-ed25519.pem").chmod(0o644)
+    capsys.readouterr()
+
+    assert main(["serve", "--port", str(free_port())]) == 3
+    assert "chmod 600" in capsys.readouterr().err
+    assert len(started.calls) == 1

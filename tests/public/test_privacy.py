@@ -32,7 +32,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
 from uuid import UUID
@@ -44,6 +44,7 @@ from application.history import HistoryEntry
 from domain.shared import Role, fold, nfc
 from tests.browser.site import (
     READER,
+    TODAY,
     FormFields,
     PublicForm,
     Site,
@@ -58,6 +59,17 @@ OPEN_DATA = tuple(
     for name in ("cong-khai", "khen-thuong", "phong-trao")
     for ext in ("json", "csv")
 )
+PAST_DAYS = (TODAY - timedelta(days=400), TODAY - timedelta(days=14), TODAY)
+TIME_TRAVEL = tuple(
+    path
+    for day in PAST_DAYS
+    for path in (
+        f"/cong-khai?ngay={day}&tinh_trang=tat_ca",
+        f"/du-lieu-mo/cong-khai.json?ngay={day}",
+        f"/du-lieu-mo/cong-khai.csv?ngay={day}",
+    )
+)
+"""The consultation list as it stood at the end of past days, rebuilt from the events."""
 NOT_PUBLIC = ("/api/", "/docs", "/openapi.json", "/metrics", "/healthz", "/readyz", "/static/")
 MAX_FETCHES = 5_000
 MIN_LENGTH = 6
@@ -321,6 +333,7 @@ def test_no_private_detail_of_any_dossier_appears_on_a_public_page_or_in_open_da
     seeds = [
         *SEEDS,
         *OPEN_DATA,
+        *TIME_TRAVEL,
         *(f"/cong-khai/{dossier_id}" for dossier_id in dossiers),
         *(f"/y-kien/{code}" for code in receipts),
         *(f"/y-kien/{comment_id}" for comment_id in comment_ids),
@@ -332,6 +345,8 @@ def test_no_private_detail_of_any_dossier_appears_on_a_public_page_or_in_open_da
 
     urls = {urlsplit(doc.url).path for doc in documents}
     assert set(OPEN_DATA) <= urls, f"open-data files missing: {set(OPEN_DATA) - urls}"
+    walked = {doc.url.removeprefix(site.url) for doc in documents}
+    assert set(TIME_TRAVEL) <= walked, f"past lists missing: {set(TIME_TRAVEL) - walked}"
     shown = [doc for doc in documents if "/cong-khai/" in doc.url and "html" in doc.content_type]
     assert len(shown) >= len(site.open_for_comment()), "too few nomination pages were reached"
     assert any(f"/y-kien/{receipts[0]}" in doc.url for doc in documents)
