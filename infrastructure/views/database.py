@@ -136,16 +136,20 @@ class ViewDatabase:
         statement = (
             "SELECT notification_id, originator_id, originator_version, topic, state "
             f"FROM {self.qualified(recorder.events_table_name)} "
-            "WHERE notification_id >= %s AND notification_id <= %s AND topic = ANY(%s) "
+            "WHERE notification_id >= %s AND topic = ANY(%s) "
             "ORDER BY notification_id LIMIT %s"
         )
         datastore = self.datastore
 
         def read(start: int, stop: int, limit: int, topics: Sequence[str]) -> list[LogRow]:
+            # No upper bound in SQL: with one, a freshly loaded table (no statistics yet) got a
+            # plan that sorted the whole range for every chunk. Rows past ``stop`` are dropped.
             with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                cur.execute(statement, (start, stop, list(topics), limit), prepare=True)
+                cur.execute(statement, (start, list(topics), limit), prepare=True)
                 rows: list[LogRow] = cur.fetchall()
-                return rows
+            if rows and rows[-1][0] > stop:
+                rows = [row for row in rows if row[0] <= stop]
+            return rows
 
         return read
 

@@ -63,7 +63,7 @@ class _PartitionSink(ViewDatabase):
         statement = (
             "SELECT notification_id, originator_id, originator_version, topic, state "
             f"FROM {self.qualified(recorder.events_table_name)} "
-            "WHERE notification_id >= %s AND notification_id <= %s AND topic = ANY(%s) "
+            "WHERE notification_id >= %s AND topic = ANY(%s) "
             "AND get_byte(uuid_send(originator_id), 15) %% %s = %s "
             "ORDER BY notification_id LIMIT %s"
         )
@@ -72,11 +72,11 @@ class _PartitionSink(ViewDatabase):
 
         def read(start: int, stop: int, limit: int, topics: Sequence[str]) -> list[LogRow]:
             with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                cur.execute(
-                    statement, (start, stop, list(topics), parts, part, limit), prepare=True
-                )
+                cur.execute(statement, (start, list(topics), parts, part, limit), prepare=True)
                 rows: list[LogRow] = cur.fetchall()
-                return rows
+            if rows and rows[-1][0] > stop:  # no upper bound in SQL (see ViewDatabase)
+                rows = [row for row in rows if row[0] <= stop]
+            return rows
 
         return read
 

@@ -330,8 +330,14 @@ def test_when_the_process_running_the_views_is_killed_another_takes_over(
         assert mine.projections.runner is None
         holder.kill()  # no clean-up: the locks go with the process
         holder.wait(timeout=10)
-        assert eventually(lambda: mine.projections.runner is not None, timeout=5)
-        assert set(mine.projections.runner.view_names) == set(VIEW_NAMES)  # type: ignore[union-attr]
+        # The dead holder's locks are released one by one: wait until this runner has them all.
+        assert eventually(
+            lambda: (
+                mine.projections.runner is not None
+                and set(mine.projections.runner.view_names) == set(VIEW_NAMES)
+            ),
+            timeout=10,
+        )
         receipt = submit(world_of(mine, clock))
         assert mine.projections.wait_for(receipt.position, timeout=10)
     finally:
