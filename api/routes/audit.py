@@ -31,6 +31,7 @@ from api.security import Caller, ServicesDep
 from application.audit import merkle
 from application.audit.verifier import b64
 from application.policy import PRIVATE_READERS, authorize
+from infrastructure.audit.checkpoints import StoredCheckpoint
 from infrastructure.audit.log import BeyondTree, StoredLeaf
 from infrastructure.bootstrap import Services
 
@@ -41,39 +42,40 @@ public_router = APIRouter(include_in_schema=False)
 
 WAIT_SECONDS = 2.0
 """How long an inclusion proof for a just-recorded event waits for the tree to take it."""
-PAGE = 100
 
 
 # --- checkpoints (signed by infrastructure.audit.checkpoints) ---------------------------------
 
 
-def _latest_size(services: Services) -> int | None:
-    latest = services.checkpoints.table.latest()
-    return None if latest is None else latest.checkpoint.size
+def _checkpoint_json(
+    services: Services, size: int, known: StoredCheckpoint | None = None
+) -> dict[str, Any] | None:
+    """The latest checkpoint signed at exactly this size, as served publicly, or None
+    (``known``: one already read, used when it is of that size)."""
+    stored = known if known is not None and known.checkpoint.size == size else None
+    if stored is None:
+        stored = services.checkpoints.table.at_size(size)
+    return None if stored is None else {"id": stored.id, **stored.checkpoint.to_json()}
 
 
-def _checkpoint_json(services: Services, size: int) -> dict[str, Any] | None:
-    """The latest checkpoint signed at exactly this size, as served publicly, or None."""
-    table = services.checkpoints.table
-    before = None
-    while True:
-        page = table.page(before=before, limit=PAGE)
-        for stored in page:
-            if stored.checkpoint.size == size:
-                return {"id": stored.id, **stored.checkpoint.to_json()}
-            if stored.checkpoint.size < size:  # newest first, and checkpoints never shrink
-                return None
-        if len(page) < PAGE:
-            return None
-        before = page[-1].id
-
-
-def _tree_size(services: Services, size: int | None) -> int:
-    """The size asked, or the latest checkpoint's, or the tree's; 400 beyond the tree."""
+def _sizes(services: Services, size: int | None) -> tuple[int, int, StoredCheckpoint | None]:
+    """``(size, tree size, latest checkpoint if it was read)``: see ``_tree_size``."""
     current = services.audit.size()
     if size is None:
-        latest = _latest_size(services)
-        return current if latest is None else min(latest, current)
+        latest = services.checkpoints.table.latest()
+        if latest is None:
+            return current, current, None
+        return min(latest.checkpoint.size, current), current, latest
+    return _tree_size(services, size, current), current, None
+
+
+def _tree_size(services: Services, size: int | None, current: int | None = None) -> int:
+    """The size asked, or the latest checkpoint's, or the tree's; 400 beyond the tree."""
+    if current is None:
+        current = services.audit.size()
+    if size is None:
+        latest = services.checkpoints.table.latest()
+        return current if latest is None else min(latest.checkpoint.size, current)
     if size > current:
         raise ApiProblem(
             400,
@@ -258,7 +260,7 @@ def inclusion_proof(
     private = caller.actor.role in PRIVATE_READERS
     if event is not None:
         leaf = _event_leaf(services, event)
-        size = _tree_size(services, size)
+        size, current, latest = _sizes(services, size)
         if leaf.position >= size:
             raise _beyond(leaf, size)
         included, pending = [leaf], []
@@ -273,16 +275,24 @@ def inclusion_proof(
                 f"Nhật ký kiểm toán không có sự kiện nào của {dossier} (mã sai, hoặc hồ sơ vừa "
                 "được trình và cây chưa cập nhật).",
             )
-        size = _tree_size(services, size)
+        size, current, latest = _sizes(services, size)
         included = [leaf for leaf in leaves if leaf.position < size]
         pending = [leaf for leaf in leaves if leaf.position >= size]
     stored = _stored_events(services, included)
     proofs = audit.inclusion_proofs([leaf.position for leaf in included], size)
+    # The root follows from any proof and its leaf: no more reads (the stored root otherwise).
+    root = (
+        merkle.root_from_inclusion_proof(
+            included[0].leaf_hash, included[0].position, size, proofs[0]
+        )
+        if included
+        else None
+    )
     return InclusionOut(
         size=size,
-        root=b64(audit.root(size)),
-        tree_size=audit.size(),
-        checkpoint=_checkpoint_json(services, size),
+        root=b64(root if root is not None else audit.root(size)),
+        tree_size=current,
+        checkpoint=_checkpoint_json(services, size, latest),
         events=[
             _proven(leaf, proof, stored.get(leaf.notification_id), private=private)
             for leaf, proof in zip(included, proofs, strict=True)
