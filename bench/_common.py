@@ -344,3 +344,59 @@ def machine_info(db: BenchDatabase) -> list[str]:
         f"psycopg {package_version('psycopg')}",
         f"store        : PostgreSQL {db.server_version} at {db.host}:{db.port}, database {db.name}",
     ]
+
+
+READ_LIMIT = 5_000
+"""Rows per chunk of the plain reads (the runner's READ_CHUNK)."""
+
+
+# --- reading the log ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Read:
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else math.nan
+
+
+def read_log(store: Store, *, decode: bool) -> Read:
+    recorder = store.recorder
+    to_domain_event = store.mapper.to_domain_event
+    events = 0
+    start = 1
+    started = time.perf_counter()
+    while True:
+        rows = recorder.select_notifications(start, limit=READ_LIMIT)
+        if not rows:
+            break
+        if decode:
+            for row in rows:
+                to_domain_event(row)
+        events += len(rows)
+        start = rows[-1].id + 1
+    return Read(events, time.perf_counter() - started)
+
+
+def read_raw(db: BenchDatabase, store: Store) -> Read:
+    """The same rows by a bare psycopg cursor (tuples, no Notification objects): context."""
+    recorder: Any = store.recorder
+    table = f"{quote(recorder.datastore.schema)}.{quote(recorder.events_table_name)}"
+    statement = (
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {table} WHERE notification_id >= %s ORDER BY notification_id LIMIT {READ_LIMIT}"
+    )
+    events = 0
+    start = 1
+    with psycopg.connect(db.conninfo()) as conn:
+        started = time.perf_counter()
+        while True:
+            rows = conn.execute(statement, (start,), prepare=True).fetchall()
+            if not rows:
+                break
+            events += len(rows)
+            start = rows[-1][0] + 1
+        return Read(events, time.perf_counter() - started)

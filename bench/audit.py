@@ -73,7 +73,6 @@ import cProfile  # noqa: E402
 import io  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import random  # noqa: E402
@@ -95,81 +94,31 @@ from application.audit import merkle  # noqa: E402
 from application.audit.verifier import Checkpoint, verify_log  # noqa: E402
 from application.demo import READER, ensure_demo_accounts  # noqa: E402
 from application.projections.runner import LogRow  # noqa: E402
-from application.store import Store  # noqa: E402
 from bench._common import (  # noqa: E402
     BenchDatabase,
     DataSet,
     Metric,
+    Read,
     Server,
     format_table,
     log,
     machine_info,
     percentile,
     prepare_data,
+    read_log,
+    read_raw,
     verdict,
 )
 from infrastructure.audit.log import TRACKING_NAME, AuditLog  # noqa: E402
 from infrastructure.audit.stored import StoredHistory  # noqa: E402
 from infrastructure.bootstrap import Services, bootstrap  # noqa: E402
-from infrastructure.views.database import quote  # noqa: E402
 
 TARGET_VERIFY_SHARE = 0.50
 TARGET_PROOF_P99_MS = 5.0
 DEFAULT_DATABASE = "kt_bench_projections"
-READ_LIMIT = 5_000
 AUDIT_BATCH = 50_000
 PROOF_ROUTE = "/api/v1/audit/proofs/inclusion"
 """``AuditLog``'s default batch (events a transaction), what the service uses."""
-
-
-# --- reading the log (as bench/projections.py reads it) --------------------------------------
-
-
-@dataclass(frozen=True)
-class Read:
-    events: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.seconds if self.seconds else math.nan
-
-
-def read_log(store: Store) -> Read:
-    """The plain read: ``select_notifications`` in chunks, nothing decoded (bench/projections.py's
-    ``read_log(store, decode=False)``; not imported: mypy checks that file on its own)."""
-    recorder = store.recorder
-    events = 0
-    start = 1
-    started = time.perf_counter()
-    while True:
-        rows = recorder.select_notifications(start, limit=READ_LIMIT)
-        if not rows:
-            break
-        events += len(rows)
-        start = rows[-1].id + 1
-    return Read(events, time.perf_counter() - started)
-
-
-def read_raw(db: BenchDatabase, store: Store) -> Read:
-    """The same rows by a bare psycopg cursor (tuples, no Notification objects): context."""
-    recorder: Any = store.recorder
-    table = f"{quote(recorder.datastore.schema)}.{quote(recorder.events_table_name)}"
-    statement = (
-        "SELECT notification_id, originator_id, originator_version, topic, state "
-        f"FROM {table} WHERE notification_id >= %s ORDER BY notification_id LIMIT {READ_LIMIT}"
-    )
-    events = 0
-    start = 1
-    with psycopg.connect(db.conninfo()) as conn:
-        started = time.perf_counter()
-        while True:
-            rows = conn.execute(statement, (start,), prepare=True).fetchall()
-            if not rows:
-                break
-            events += len(rows)
-            start = rows[-1][0] + 1
-        return Read(events, time.perf_counter() - started)
 
 
 # --- the data set -----------------------------------------------------------------------------
@@ -712,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             store = services.movements
 
             log("Reading the log (plain read, bare SELECT)...")
-            plains = [read_log(store)]
+            plains = [read_log(store, decode=False)]
             log(f"  plain read    {plains[0].events:,} events {plains[0].rate:,.0f}/s")
             raw = read_raw(db, store)
             log(f"  raw SELECT    {raw.events:,} events {raw.rate:,.0f}/s")
@@ -727,7 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"  {built.events:,} events in {built.seconds:.1f} s ({built.rate:,.0f}/s)")
             if built.events != events:
                 raise RuntimeError(f"the tree has {built.events:,} leaves for {events:,} events")
-            plains.append(read_log(store))
+            plains.append(read_log(store, decode=False))
             log(f"  plain read    {plains[-1].events:,} events {plains[-1].rate:,.0f}/s")
 
             log("Signing a checkpoint...")
@@ -745,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log("The verifier's stream of events alone...")
             stream = verifier_stream(services)
             log(f"  {stream.events:,} events {stream.rate:,.0f}/s")
-            plains.append(read_log(store))
+            plains.append(read_log(store, decode=False))
             log(f"  plain read    {plains[-1].events:,} events {plains[-1].rate:,.0f}/s")
             cli: tuple[int, float, str] | None = None
             if not args.no_cli:

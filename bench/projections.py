@@ -88,7 +88,6 @@ from datetime import date, datetime  # noqa: E402
 from typing import Any, cast  # noqa: E402
 from uuid import UUID  # noqa: E402
 
-import psycopg  # noqa: E402
 from eventsourcing.persistence import Notification  # noqa: E402
 
 from application.accounts import IssuedToken  # noqa: E402
@@ -106,6 +105,8 @@ from bench._common import (  # noqa: E402
     machine_info,
     percentile,
     prepare_data,
+    read_log,
+    read_raw,
     verdict,
 )
 from bench._data import APPRAISERS, CHAIRMAN, RARE_SURNAME, UNITS  # noqa: E402
@@ -119,61 +120,8 @@ from infrastructure.views.parallel import default_workers, fill_in_parallel  # n
 TARGET_REBUILD_SHARE = 0.25
 TARGET_LISTING_P95_MS = 20.0
 TARGET_LAG_P99_MS = 100.0
-READ_LIMIT = 5_000
 LISTING_TABLE: Table = Listing.table("view_dossiers")
 PROVINCIAL_AWARDS = ("bang_khen_chu_tich_tinh", "tap_the_lao_dong_xuat_sac")
-
-
-# --- reading the log ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Read:
-    events: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.seconds if self.seconds else math.nan
-
-
-def read_log(store: Store, *, decode: bool) -> Read:
-    recorder = store.recorder
-    to_domain_event = store.mapper.to_domain_event
-    events = 0
-    start = 1
-    started = time.perf_counter()
-    while True:
-        rows = recorder.select_notifications(start, limit=READ_LIMIT)
-        if not rows:
-            break
-        if decode:
-            for row in rows:
-                to_domain_event(row)
-        events += len(rows)
-        start = rows[-1].id + 1
-    return Read(events, time.perf_counter() - started)
-
-
-def read_raw(db: BenchDatabase, store: Store) -> Read:
-    """The same rows by a bare psycopg cursor (tuples, no Notification objects): context."""
-    recorder: Any = store.recorder
-    table = f"{quote(recorder.datastore.schema)}.{quote(recorder.events_table_name)}"
-    statement = (
-        "SELECT notification_id, originator_id, originator_version, topic, state "
-        f"FROM {table} WHERE notification_id >= %s ORDER BY notification_id LIMIT {READ_LIMIT}"
-    )
-    events = 0
-    start = 1
-    with psycopg.connect(db.conninfo()) as conn:
-        started = time.perf_counter()
-        while True:
-            rows = conn.execute(statement, (start,), prepare=True).fetchall()
-            if not rows:
-                break
-            events += len(rows)
-            start = rows[-1][0] + 1
-        return Read(events, time.perf_counter() - started)
 
 
 # --- rebuild ----------------------------------------------------------------------------------
