@@ -134,8 +134,8 @@ class TimedViewDatabase(ViewDatabase):
     read_seconds = 0.0
     rows_written = 0
 
-    def log_reader(self) -> Any:
-        read = super().log_reader()
+    def log_reader(self, *, share: tuple[int, int] | None = None) -> Any:
+        read = super().log_reader(share=share)
         if read is None:
             return None
 

@@ -22,7 +22,7 @@ import structlog
 
 from infrastructure.settings import MIN_SECRET_LENGTH, Settings
 
-__all__ = ["CSRF_KEY_FILE", "KeyFileError", "csrf_key"]
+__all__ = ["CSRF_KEY_FILE", "KeyFileError", "create_private_file", "csrf_key"]
 
 CSRF_KEY_FILE = "csrf-secret"
 log = structlog.get_logger("khenthuong.keys")
@@ -49,20 +49,28 @@ def _read(path: Path) -> str:
     return text
 
 
+def create_private_file(path: Path, data: bytes) -> bool:
+    """Write a new secret file readable by its owner only (mode 0600, its folder made if
+    missing), never over an existing one: False if one exists (another process may have made
+    it meanwhile). Raises ``OSError`` when it cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    return True
+
+
 def _data_folder_key(folder: Path) -> str | None:
     """The shared key in the data folder, created (0600) if missing; None if impossible."""
     path = folder.expanduser() / CSRF_KEY_FILE
-    if path.exists():
-        return _read(path)
-    try:
-        folder.expanduser().mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile
-        return _read(path)
-    except OSError:
-        return None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
+    if not path.exists():
+        try:
+            create_private_file(path, (secrets.token_urlsafe(48) + "\n").encode("utf-8"))
+        except OSError:
+            return None
     return _read(path)
 
 

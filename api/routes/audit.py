@@ -59,23 +59,14 @@ def _checkpoint_json(
 
 
 def _sizes(services: Services, size: int | None) -> tuple[int, int, StoredCheckpoint | None]:
-    """``(size, tree size, latest checkpoint if it was read)``: see ``_tree_size``."""
+    """``(size, tree size, latest checkpoint if it was read)``: the size asked, or the latest
+    checkpoint's, or the tree's; 400 beyond the tree."""
     current = services.audit.size()
     if size is None:
         latest = services.checkpoints.table.latest()
         if latest is None:
             return current, current, None
         return min(latest.checkpoint.size, current), current, latest
-    return _tree_size(services, size, current), current, None
-
-
-def _tree_size(services: Services, size: int | None, current: int | None = None) -> int:
-    """The size asked, or the latest checkpoint's, or the tree's; 400 beyond the tree."""
-    if current is None:
-        current = services.audit.size()
-    if size is None:
-        latest = services.checkpoints.table.latest()
-        return current if latest is None else min(latest.checkpoint.size, current)
     if size > current:
         raise ApiProblem(
             400,
@@ -85,7 +76,12 @@ def _tree_size(services: Services, size: int | None, current: int | None = None)
             "Hãy chọn size không lớn hơn số đó (thường là cỡ của một điểm kiểm tra đã ký).",
             extensions={"tree_size": current},
         )
-    return size
+    return size, current, None
+
+
+def _tree_size(services: Services, size: int | None) -> int:
+    """The size asked, or the latest checkpoint's, or the tree's; 400 beyond the tree."""
+    return _sizes(services, size)[0]
 
 
 # --- inclusion ----------------------------------------------------------------------------------

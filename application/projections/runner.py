@@ -52,6 +52,53 @@ class LogReader(Protocol):
         ...
 
 
+def rows_until(rows: Sequence[LogRow], stop: int) -> list[LogRow]:
+    """The rows up to log position ``stop``. Readers leave the upper bound out of their SQL:
+    with one, a freshly loaded table (no statistics yet) got a plan sorting the whole range for
+    every chunk; and a read may see events recorded since ``stop`` was taken."""
+    if rows and rows[-1][0] > stop:
+        return [row for row in rows if row[0] <= stop]
+    return list(rows)
+
+
+def read_ahead(
+    read: LogReader,
+    start: int,
+    stop: int,
+    limit: int,
+    topics: Sequence[str],
+    pool: ThreadPoolExecutor | None,
+    chunk_size: int | None = None,
+) -> Iterator[list[LogRow]]:
+    """Up to ``limit`` rows from ``start`` to ``stop`` in chunks of ``chunk_size`` (default
+    ``READ_CHUNK``: one huge SELECT is slower than several). With a ``pool``, the next chunk is
+    read in its thread while the caller works on this one: the database's part of a read
+    overlaps with Python's work."""
+    size = READ_CHUNK if chunk_size is None else chunk_size
+    pending: Future[Sequence[LogRow]] | None = None
+    cursor, remaining = start, limit
+    try:
+        while remaining > 0:
+            want = min(size, remaining)
+            chunk = list(
+                pending.result() if pending is not None else read(cursor, stop, want, topics)
+            )
+            pending = None
+            remaining -= len(chunk)
+            full = len(chunk) == want
+            if full and remaining > 0:
+                cursor = chunk[-1][0] + 1
+                if pool is not None:
+                    following = min(size, remaining)
+                    pending = pool.submit(read, cursor, stop, following, topics)
+            yield chunk
+            if not full:
+                return
+    finally:
+        if pending is not None:  # the caller stopped early: don't leave it running
+            pending.cancel()
+
+
 def notifications_reader(store: Store) -> LogReader:
     """Reads through the library's ``select_notifications`` (any recorder)."""
 
@@ -349,32 +396,13 @@ class Runner:
         return end - start
 
     def _rows(self, start: int, stop: int, into: list[LogRow]) -> Iterator[LogRow]:
-        """The batch's rows, read in chunks (one huge SELECT is slower than several) and kept
-        in ``into``. With a prefetching reader, the next chunk is read while this one is
-        folded: the database's part of a read overlaps with Python's work."""
-        cursor = start + 1
-        pending: Future[Sequence[LogRow]] | None = None
-        while len(into) < self.batch_size:
-            want = min(READ_CHUNK, self.batch_size - len(into))
-            if pending is not None:
-                chunk = pending.result()
-                pending = None
-            else:
-                chunk = self._read(cursor, stop, want, self._topics)
+        """The batch's rows, read ahead in chunks (``read_ahead``) and kept in ``into``."""
+        chunks = read_ahead(
+            self._read, start + 1, stop, self.batch_size, self._topics, self._prefetch
+        )
+        for chunk in chunks:
             into.extend(chunk)
-            full = len(chunk) == want
-            if full:
-                cursor = chunk[-1][0] + 1
-                following = min(READ_CHUNK, self.batch_size - len(into))
-                if self._prefetch is not None and following > 0:
-                    pending = self._prefetch.submit(
-                        self._read, cursor, stop, following, self._topics
-                    )
             yield from chunk
-            if not full:
-                break
-        if pending is not None:  # the batch stopped early (an error): don't leave it running
-            pending.cancel()
 
     def _fold(self, rows: Iterable[LogRow], active: Sequence[View]) -> dict[UUID, _Touched]:
         """Fold the rows' events into the aggregates they belong to."""

@@ -17,7 +17,6 @@ consistency proof between them first, and refuses loudly (``InconsistentLog``) o
 from __future__ import annotations
 
 import contextlib
-import os
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from application.audit.merkle import verify_consistency
 from application.audit.verifier import Checkpoint, checkpoint_time, key_id, public_key_raw
 from application.store import Clock, Store, utc_now
+from infrastructure.keys import create_private_file
 from infrastructure.views.database import ViewDatabase, lock_key
 
 __all__ = [
@@ -120,24 +120,20 @@ def _check_mode(path: Path) -> None:
 
 def _create(path: Path) -> bool:
     """Write a new key (mode 0600, never over an existing file); False if one appeared."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile
-        return False
-    except OSError as error:
-        raise AuditKeyError(
-            f"Không tạo được tệp khóa ký điểm kiểm tra {path}: {error.strerror or error}"
-        ) from None
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    log.info("audit_key_created", path=str(path))
-    return True
+    try:
+        created = create_private_file(path, pem)
+    except OSError as error:
+        raise AuditKeyError(
+            f"Không tạo được tệp khóa ký điểm kiểm tra {path}: {error.strerror or error}"
+        ) from None
+    if created:
+        log.info("audit_key_created", path=str(path))
+    return created
 
 
 def load_signing_key(path: Path, *, create: bool = True) -> SigningKey:

@@ -38,7 +38,13 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from application.audit import merkle
 from application.audit.merkle import EMPTY_ROOT, EventHasher, Node, TreeBuilder, originator_bytes
 from application.audit.verifier import StoredLeaf
-from application.projections.runner import LogReader, LogRow, notifications_reader
+from application.projections.runner import (
+    LogReader,
+    LogRow,
+    notifications_reader,
+    read_ahead,
+    rows_until,
+)
 from application.store import Store
 from infrastructure.views.database import ViewDatabase, lock_key, quote
 
@@ -105,13 +111,6 @@ class _State:
     position: int
     """The last notification id in the tree (0 when empty)."""
     builder: TreeBuilder
-
-
-def _until(rows: list[Any], stop: int) -> list[LogRow]:
-    """The rows up to notification id ``stop`` (a read may see events recorded since)."""
-    if rows and rows[-1][0] > stop:
-        return [row for row in rows if row[0] <= stop]
-    return rows
 
 
 class AuditLog:
@@ -214,23 +213,8 @@ class AuditLog:
     def _chunks(self, start: int, stop: int) -> Iterator[list[LogRow]]:
         """The batch's events from ``start`` (at most ``batch_size``, up to ``stop``), in
         chunks; while one chunk is hashed and written the next is read in another thread."""
-        remaining = self.batch_size
-        want = min(READ_CHUNK, remaining)
-        rows = list(self._read(start, stop, want, ()))
-        if len(rows) < want or remaining == want:
-            yield rows
-            return
         with ThreadPoolExecutor(1, thread_name_prefix="khenthuong-audit-read") as pool:
-            while True:
-                remaining -= len(rows)
-                more = len(rows) == want and remaining > 0
-                if more:
-                    want = min(READ_CHUNK, remaining)
-                    following = pool.submit(self._read, rows[-1][0] + 1, stop, want, ())
-                yield rows
-                if not more:
-                    return
-                rows = list(following.result())
+            yield from read_ahead(self._read, start, stop, self.batch_size, (), pool, READ_CHUNK)
 
     def _begin(self, cursor: Any, start: int) -> None:
         if self.dialect == "postgres":
@@ -433,7 +417,7 @@ class AuditLog:
                 with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
                     cur.execute(statement, (start, limit), prepare=True)
                     rows: list[LogRow] = cur.fetchall()
-                return _until(rows, stop)
+                return rows_until(rows, stop)
 
             return read_postgres
         statement = (
@@ -445,7 +429,7 @@ class AuditLog:
             with datastore.transaction(commit=False) as cursor:
                 cursor.execute(statement, (start, limit))
                 rows = [tuple(row) for row in cursor.fetchall()]
-            return _until(rows, stop)
+            return rows_until(rows, stop)
 
         return read_sqlite
 

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from application.projections.runner import LogReader, LogRow, PositionMoved
+from application.projections.runner import LogReader, LogRow, PositionMoved, rows_until
 from application.projections.schema import ColumnType, Table, ViewChanges
 from application.projections.views import View
 from application.store import Store
@@ -123,33 +123,33 @@ class ViewDatabase:
 
     # --- reading the log ----------------------------------------------------------------------
 
-    def log_reader(self) -> LogReader | None:
+    def log_reader(self, *, share: tuple[int, int] | None = None) -> LogReader | None:
         """Stored events as plain tuples, straight from the events table (PostgreSQL): the
         library's ``select_notifications`` builds a dict and then a ``Notification`` for every
         row, which costs more than the query. None elsewhere (the runner then uses the
-        library's read)."""
+        library's read). ``share=(k, n)``: only the events of the aggregates whose id ends in
+        a byte ``b`` with ``b % n == k`` (a rebuild's worker process)."""
         recorder = self.store.recorder
         if self.dialect != "postgres" or not hasattr(recorder, "events_table_name"):
             return None
         from psycopg.rows import tuple_row
 
+        where = "notification_id >= %s AND topic = ANY(%s)"
+        if share is not None:
+            where += " AND get_byte(uuid_send(originator_id), 15) %% %s = %s"
+        extra: tuple[int, ...] = () if share is None else (share[1], share[0])
         statement = (
             "SELECT notification_id, originator_id, originator_version, topic, state "
             f"FROM {self.qualified(recorder.events_table_name)} "
-            "WHERE notification_id >= %s AND topic = ANY(%s) "
-            "ORDER BY notification_id LIMIT %s"
+            f"WHERE {where} ORDER BY notification_id LIMIT %s"
         )
         datastore = self.datastore
 
         def read(start: int, stop: int, limit: int, topics: Sequence[str]) -> list[LogRow]:
-            # No upper bound in SQL: with one, a freshly loaded table (no statistics yet) got a
-            # plan that sorted the whole range for every chunk. Rows past ``stop`` are dropped.
             with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                cur.execute(statement, (start, list(topics), limit), prepare=True)
+                cur.execute(statement, (start, list(topics), *extra, limit), prepare=True)
                 rows: list[LogRow] = cur.fetchall()
-            if rows and rows[-1][0] > stop:
-                rows = [row for row in rows if row[0] <= stop]
-            return rows
+            return rows_until(rows, stop)
 
         return read
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from application.projections.runner import LogReader, LogRow, Runner
+from application.projections.runner import LogReader, Runner
 from application.projections.schema import CounterKey, ViewChanges, merge_deltas
 from application.projections.views import View
 from application.store import Store
@@ -56,29 +56,8 @@ class _PartitionSink(ViewDatabase):
         self.deltas: Deltas = {v.name: {} for v in views}
         self._at = {v.name: 0 for v in views}
 
-    def log_reader(self) -> LogReader | None:
-        from psycopg.rows import tuple_row
-
-        recorder: Any = self.store.recorder
-        statement = (
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {self.qualified(recorder.events_table_name)} "
-            "WHERE notification_id >= %s AND topic = ANY(%s) "
-            "AND get_byte(uuid_send(originator_id), 15) %% %s = %s "
-            "ORDER BY notification_id LIMIT %s"
-        )
-        datastore = self.datastore
-        part, parts = self.part, self.parts
-
-        def read(start: int, stop: int, limit: int, topics: Sequence[str]) -> list[LogRow]:
-            with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                cur.execute(statement, (start, list(topics), parts, part, limit), prepare=True)
-                rows: list[LogRow] = cur.fetchall()
-            if rows and rows[-1][0] > stop:  # no upper bound in SQL (see ViewDatabase)
-                rows = [row for row in rows if row[0] <= stop]
-            return rows
-
-        return read
+    def log_reader(self, *, share: tuple[int, int] | None = None) -> LogReader | None:
+        return super().log_reader(share=(self.part, self.parts))
 
     def positions(self, views: Sequence[str]) -> dict[str, int]:
         return {v: self._at[v] for v in views}
