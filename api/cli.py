@@ -1224,6 +1224,10 @@ def audit_verify(
         if report.leaves is not None
         else " (chưa có cây lưu trữ để so từng lá)"
     )
+    if report.signed_leaves or report.unsigned_leaves:
+        leaves_text += f"; kiểm chữ ký của {_number(report.signed_leaves)} lá"
+        if report.unsigned_leaves:
+            leaves_text += f" ({_number(report.unsigned_leaves)} lá không có chữ ký)"
     print(f"Đã đọc {_number(report.events)} sự kiện{leaves_text}.", file=out)
     for text in _report_lines(report, _namer(history)):
         print(text, file=out)

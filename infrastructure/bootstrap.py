@@ -116,6 +116,8 @@ def bootstrap(
         follower = AuditFollower(audit, postgres_conninfo=settings.postgres_conninfo())
         projections.followers.append(follower)
         checkpoints = _checkpoints(settings, movements, audit, follower, clock)
+        # The writer signs each leaf with the checkpoints' key (created by the first write).
+        audit.signer = lambda: checkpoints.key().sign
         projections.followers.append(checkpoints)  # its timer signs where the tree is written
         if settings.create_tables:
             projections.setup()

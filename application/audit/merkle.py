@@ -569,3 +569,25 @@ def parse_checkpoint_body(body: bytes) -> tuple[str, int, bytes, datetime]:
     if checkpoint_body(origin, size, root, time) != body:
         raise ValueError("not a checkpoint in its canonical form")
     return origin, size, root, time
+
+
+# --- leaf receipts ----------------------------------------------------------------------------
+
+LEAF_RECEIPT_MAGIC = b"KT1-leaf\n"
+_POSITION = struct.Struct(">Q")
+
+
+def leaf_receipt_body(position: int, leaf: bytes) -> bytes:
+    """The bytes the writer signs for every leaf it appends (like a Certificate Transparency
+    SCT, a signed promise per entry): ``KT1-leaf\\n`` ‖ position (u64, big-endian) ‖ leaf hash.
+
+    A checkpoint signs a root, which proves that something changed but not where: a
+    database administrator who changes an event and rebuilds the tree to match leaves only the
+    signed roots to contradict him. The per-leaf signature binds one leaf hash to one position
+    with the same key, so the verifier names the exact event whose bytes no longer match what
+    was appended, and the positions after the last checkpoint are covered too."""
+    if position < 0:
+        raise ValueError("a leaf position is not negative")
+    if not _is_hash(leaf):
+        raise ValueError("a leaf hash is a 32-byte SHA-256 hash")
+    return LEAF_RECEIPT_MAGIC + _POSITION.pack(position) + bytes(leaf)

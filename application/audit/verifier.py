@@ -12,10 +12,16 @@ what was signed:
   exactly, and named: an event changed (same event, other bytes), deleted, inserted (forged),
   or two events swapped. When the checkpoints still verify there, the leaves table is what was
   altered, and the report says so.
-- When the leaves agree with the events but a checkpoint does not (someone rewrote the tree to
-  match a changed event), the change lies after the last checkpoint that still verifies and
-  within the first that does not: the report gives that range of positions and the dossiers
-  (aggregates) with events in it.
+- When the leaves agree with the events, each compared leaf's signature (made by the writer
+  with the checkpoints' key when it appended the leaf: ``merkle.leaf_receipt_body``) is
+  checked against the leaf hash recomputed from the event. Someone who changed an event and
+  rewrote the tree to match it cannot sign the new leaf: the first leaf whose signature fails
+  (or is missing where the leaves before it are signed) names the event exactly. This also
+  covers the events after the last checkpoint, which no signed root covers yet.
+- Only when the leaves have no signatures to check (a tree rebuilt without the key) and a
+  checkpoint fails, the change is known to lie after the last checkpoint that still verifies
+  and within the first that does not: the report gives that range of positions and the
+  dossiers (aggregates) with events in it.
 
 ``verify_export`` checks a file written by ``khenthuong audit export`` with nothing but the
 public key: the checkpoint's signature, and each event's inclusion proof against its root.
@@ -33,6 +39,7 @@ import hashlib
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -46,6 +53,7 @@ from application.audit.merkle import (
     TreeBuilder,
     checkpoint_body,
     event_leaf_hash,
+    leaf_receipt_body,
     verify_inclusion,
 )
 
@@ -99,6 +107,8 @@ class StoredLeaf(NamedTuple):
     originator_id: UUID
     originator_version: int
     leaf_hash: bytes
+    signature: bytes | None = None
+    """Ed25519 over ``merkle.leaf_receipt_body(position, leaf_hash)``, made when appended."""
 
 
 class CheckpointFormatError(ValueError):
@@ -244,8 +254,8 @@ class Finding:
     what was recorded or signed; ``first``/``last`` bound it when only a range is known."""
 
     kind: str
-    """changed, deleted, inserted, swapped, replaced, reordered, leaves_altered, missing,
-    range, root, signature, unknown_key, origin, bad_line"""
+    """changed, deleted, inserted, swapped, replaced, reordered, leaves_altered, rewritten,
+    unsigned, missing, range, root, signature, unknown_key, origin, bad_line"""
     message: str
     position: int | None = None
     originator_id: UUID | None = None
@@ -274,6 +284,10 @@ class CheckpointResult:
 class VerifyReport:
     events: int = 0
     leaves: int | None = None
+    signed_leaves: int = 0
+    """Compared leaves whose signature was checked (up to the first that failed)."""
+    unsigned_leaves: int = 0
+    """Compared leaves without a signature (written without the key)."""
     checkpoints: list[CheckpointResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -288,7 +302,13 @@ class VerifyReport:
         placed = [f for f in self.findings if f.position is not None]
         if placed:  # at one position: an exact finding first, then one naming its dossier
             return min(
-                placed, key=lambda f: (f.position or 0, f.kind == "range", f.originator_id is None)
+                placed,
+                key=lambda f: (
+                    f.position or 0,
+                    f.kind == "unsigned",
+                    f.kind == "range",
+                    f.originator_id is None,
+                ),
             )
         return self.findings[0] if self.findings else None
 
@@ -478,6 +498,106 @@ class _Walk:
         self.pending.clear()
 
 
+def _leaf_signature_ok(
+    keys: Sequence[Ed25519PublicKey], position: int, leaf: bytes, signature: bytes
+) -> bool:
+    body = leaf_receipt_body(position, leaf)
+    for key in keys:
+        try:
+            key.verify(signature, body)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+class _LeafSignatures:
+    """Checks each compared leaf's signature against the leaf hash recomputed from its event,
+    in order, until the first that fails; batches are spread over threads (the library
+    releases the GIL while it verifies)."""
+
+    BATCH = 4_096
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
+        self.keys = list(keys.values())
+        self.pending: list[tuple[int, bytes, bytes | None, StoredEvent]] = []
+        self.finding: Finding | None = None
+        self.signed = 0
+        self.unsigned = 0
+        self.first_unsigned: StoredEvent | None = None
+        self.first_unsigned_at = 0
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.keys) and self.finding is None
+
+    def add(self, position: int, leaf: bytes, signature: bytes | None, event: StoredEvent) -> None:
+        self.pending.append((position, leaf, signature, event))
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch or self.finding is not None:
+            return
+        signed = [(p, leaf, sig) for p, leaf, sig, _ in batch if sig is not None]
+        results = iter(self._verify(signed))
+        for position, _leaf, signature, event in batch:
+            if signature is None:
+                self.unsigned += 1
+                if self.first_unsigned is None:
+                    self.first_unsigned, self.first_unsigned_at = event, position
+                continue
+            self.signed += 1
+            if not next(results):
+                self.finding = _about(
+                    "rewritten",
+                    f"Sự kiện ở vị trí {position} ({_who(event.originator_id, event.originator_version)}"
+                    f", số thứ tự {event.notification_id}, {event.topic}) đã bị sửa: chữ ký "
+                    "của lá, ký khi sự kiện được ghi vào cây, không khớp với nội dung đang lưu "
+                    "(cây lưu trữ đã bị dựng lại cho khớp với sự kiện bị sửa).",
+                    event,
+                    position=position,
+                )
+                return
+
+    def _verify(self, items: Sequence[tuple[int, bytes, bytes]]) -> list[bool]:
+        keys = self.keys
+
+        def check(part: Sequence[tuple[int, bytes, bytes]]) -> list[bool]:
+            return [_leaf_signature_ok(keys, p, leaf, sig) for p, leaf, sig in part]
+
+        if len(items) < 64:
+            return check(items)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="khenthuong-verify-leaf")
+        half = len(items) // 2
+        parts = list(self._pool.map(check, (items[:half], items[half:])))
+        return parts[0] + parts[1]
+
+    def close(self) -> Finding | None:
+        """Check what is left; the finding at the first leaf that fails, if any. A leaf without
+        a signature among signed ones is one too: its signature was removed."""
+        self.flush()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if self.signed and self.first_unsigned is not None:
+            event, position = self.first_unsigned, self.first_unsigned_at
+            unsigned = _about(
+                "unsigned",
+                f"Lá ở vị trí {position} ({_who(event.originator_id, event.originator_version)}, "
+                f"số thứ tự {event.notification_id}) không có chữ ký, trong khi các lá khác có: "
+                f"chữ ký đã bị xóa ({self.unsigned} lá không có chữ ký).",
+                event,
+                position=position,
+            )
+            if self.finding is None or position < (self.finding.position or 0):
+                self.finding = unsigned
+        return self.finding
+
+
 def verify_log(
     events: Iterable[StoredEvent],
     checkpoints: Sequence[Checkpoint],
@@ -492,7 +612,9 @@ def verify_log(
 
     ``keys`` maps key ids to public keys (``key_id``); a checkpoint by another key is a
     finding. ``leaves`` (the writer's stored leaves, by position, from any position on: the
-    first one says where the comparison starts), when given, localise a change exactly.
+    first one says where the comparison starts), when given, localise a change exactly: by
+    comparing their hashes, then by checking their signatures (by any of ``keys``) against
+    the hashes recomputed from the events.
     ``origin``, when given, is the log name every checkpoint must carry.
     ``progress`` is called with the number of events read, every 100,000.
     ``originators_between(first, last)`` names the aggregates with events at those positions
@@ -500,6 +622,7 @@ def verify_log(
     each stretch between checkpoints are kept in memory as the events pass.
     """
     walk = _Walk(checkpoints, keys, origin)
+    signatures = _LeafSignatures(keys)
     leaf_iter: Iterator[StoredLeaf] | None = iter(leaves) if leaves is not None else None
     leaf = next(leaf_iter, None) if leaf_iter is not None else None
     start = leaf.position if leaf is not None else 0  # where the comparison begins
@@ -519,6 +642,8 @@ def verify_log(
             elif leaf.leaf_hash != digest or leaf.position != count:
                 # (the hash covers the originator and version: equal hashes, same event)
                 walk.mismatch = _Mismatch(count, event, leaf)
+            elif signatures.active:
+                signatures.add(count, digest, leaf.signature, event)
             leaf = next(leaf_iter, None) if leaf_iter is not None else None
         elif walk.mismatch is not None:
             walk.mismatch.look(count, event, None)
@@ -545,11 +670,25 @@ def verify_log(
     report = walk.report
     report.events = count
     report.leaves = leaf_count if leaves is not None else None
+    exact: list[int] = []
     if walk.mismatch is not None:
         report.findings.append(_classify(walk.mismatch, report))
+        exact.append(walk.mismatch.position)
+    signed_finding = signatures.close()
+    report.signed_leaves, report.unsigned_leaves = signatures.signed, signatures.unsigned
+    if signed_finding is not None:
+        report.findings.append(signed_finding)
+        exact.append(signed_finding.position or 0)
     found = walk.range_finding
-    if found is not None and (walk.mismatch is None or walk.mismatch.position > (found.last or 0)):
+    if found is not None and (not exact or min(exact) > (found.last or 0)):
         # no compared leaf explains the failing checkpoint: only the range is known
+        if signatures.unsigned and not signatures.signed:
+            found = replace(
+                found,
+                message=found.message
+                + " Các lá trong khoảng không có chữ ký để đối chiếu (cây được dựng lại không "
+                "có khóa ký).",
+            )
         if originators_between is not None and found.first is not None and found.last is not None:
             named = originators_between(found.first, found.last)
             found = replace(found, originators=tuple(sorted(set(named), key=str)))

@@ -119,7 +119,7 @@ class StoredHistory:
                 rows = stack.enter_context(
                     self._rows(
                         "SELECT position, notification_id, originator_id, originator_version, "
-                        f"leaf_hash FROM {self.leaves_table} WHERE position >= %s "
+                        f"leaf_hash, signature FROM {self.leaves_table} WHERE position >= %s "
                         "ORDER BY position",
                         (leaves_from,),
                     )
@@ -251,7 +251,11 @@ def _event(row: Any) -> StoredEvent:
 
 
 def _leaf(row: Any) -> StoredLeaf:
-    position, notification_id, originator_id, version, digest = row
+    position, notification_id, originator_id, version, digest, signature = row
+    if signature is not None and not isinstance(signature, bytes):
+        signature = bytes(signature)
     if isinstance(originator_id, UUID) and isinstance(digest, bytes):
-        return StoredLeaf(position, notification_id, originator_id, version, digest)
-    return StoredLeaf(position, notification_id, _uuid(originator_id), version, bytes(digest))
+        return StoredLeaf(position, notification_id, originator_id, version, digest, signature)
+    return StoredLeaf(
+        position, notification_id, _uuid(originator_id), version, bytes(digest), signature
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application.audit import merkle
 from application.audit.merkle import (
@@ -325,3 +326,55 @@ def test_the_in_memory_store_keeps_its_tree_beside_its_views(world: World) -> No
     assert again.size() == log.size() > 0
     assert again.root() == log.root()
     assert subtree_nodes(again.size())
+
+
+@pytest.mark.parametrize("batch_size", [3, 20_000])
+def test_with_a_signer_every_leaf_is_signed_at_its_position(
+    world: World, batch_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import infrastructure.audit.log as module
+
+    monkeypatch.setattr(module, "SIGN_IN_THREADS_FROM", 8)  # large chunks: signed in threads
+    key = Ed25519PrivateKey.generate()
+    scripted_flow(world)
+    submit_many(world, 20)
+    log = AuditLog(world.movements, batch_size=batch_size, signer=lambda: key.sign)
+    log.setup()
+    log.setup()  # again: the column is there once
+    log.catch_up()
+    assert_is_the_recomputed_tree(log, world)
+    leaves = list(log.iter_leaves())
+    assert len(leaves) > 8
+    for leaf in leaves:
+        assert leaf.signature is not None
+        key.public_key().verify(
+            leaf.signature, merkle.leaf_receipt_body(leaf.position, leaf.leaf_hash)
+        )
+
+
+def test_without_a_signer_leaves_are_stored_unsigned(world: World) -> None:
+    scripted_flow(world)
+    log = audit_log(world)
+    log.catch_up()
+    assert {leaf.signature for leaf in log.iter_leaves()} == {None}
+
+
+@pytest.mark.parametrize("store_env", FILE_STORES, indirect=True)
+def test_a_tree_stored_before_leaves_were_signed_gets_the_column_and_continues(
+    world: World,
+) -> None:
+    scripted_flow(world)
+    old = audit_log(world)
+    old.catch_up()
+    with old.database.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"ALTER TABLE {old.leaves_table} DROP COLUMN signature")
+    key = Ed25519PrivateKey.generate()
+    upgraded = AuditLog(world.movements, signer=lambda: key.sign)
+    upgraded.setup()
+    before = upgraded.size()
+    submit_many(world, 2)
+    upgraded.catch_up()
+    assert_is_the_recomputed_tree(upgraded, world)
+    signatures = [leaf.signature for leaf in upgraded.iter_leaves()]
+    assert signatures[:before] == [None] * before
+    assert None not in signatures[before:]

@@ -4,8 +4,10 @@ SQL straight on the tables, on SQLite and PostgreSQL.
 Each history is recorded through the applications, signed twice (``audit checkpoint``), then
 damaged the way someone with the database's password could: one byte of an event's state
 changed, an event deleted, two events' order swapped, a forged event inserted in the middle, or
-an event changed and the tree rebuilt to match. ``audit verify`` must exit 1 and name the first
-bad position (or, for the rebuilt tree, the range between checkpoints) and the dossier there.
+an event changed and the tree rewritten to match. ``audit verify`` must exit 1 and name the
+first bad position and the dossier there: for a rewritten tree through the leaf signatures the
+attacker cannot make (only a tree rebuilt with every leaf's signature gone is placed between
+two checkpoints, the most the signed roots tell).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from uuid import UUID
 import pytest
 
 from api.cli import main
+from application.audit import merkle
 from domain.rulebook import Subject
 from domain.shared import Actor, DocumentRef, Role
 from domain.values import Nominee, PersonalDetails
@@ -202,6 +205,43 @@ def dossier_event(tables: Tables, signed: dict[str, Any], *, after: int = 0) -> 
     raise AssertionError("no dossier event to tamper with")
 
 
+def rewrite_tree_for(
+    tables: Tables, target: dict[str, Any], state: bytes, *, drop_signature: bool = False
+) -> None:
+    """Change ``target``'s state and rewrite the tree to match, as an attacker with the
+    database but not the key would: the leaf's hash at its position, and every stored node
+    recomputed from the leaves. The leaf keeps its old signature, or loses it."""
+    leaves = tables.database.qualified("audit_leaves")
+    nodes = tables.database.qualified("audit_nodes")
+    leaf = merkle.event_leaf_hash(
+        target["originator_id"], target["version"], target["topic"], state
+    )
+    tables.run(
+        (f"UPDATE {tables.events} SET state = %s WHERE {tables.id} = %s", (state, target["nid"])),
+        (
+            f"UPDATE {leaves} SET leaf_hash = %s"
+            + (", signature = NULL" if drop_signature else "")
+            + " WHERE position = %s",
+            (leaf, target["position"]),
+        ),
+    )
+    with tables.database.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT leaf_hash FROM {leaves} ORDER BY position")
+        hashes = [bytes(row["leaf_hash"]) for row in cursor.fetchall()]
+    builder = merkle.TreeBuilder()
+    recomputed: list[tuple[int, int, bytes]] = []
+    for value in hashes:
+        recomputed.extend(builder.append(value))
+    tables.run(
+        (f"DELETE FROM {nodes}", ()),
+        *(
+            (f"INSERT INTO {nodes} (level, idx, hash) VALUES (%s, %s, %s)", node)
+            for node in recomputed
+        ),
+    )
+    assert tables.audit.root(len(hashes)) == builder.root()  # the stored tree is consistent
+
+
 def verify(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str]:
     code = main(["audit", "verify", *arguments])
     out, err = capsys.readouterr()
@@ -322,9 +362,63 @@ def test_a_forged_event_inserted_in_the_middle_is_found(
     assert "chèn thêm" in text
 
 
-def test_a_tree_rewritten_to_match_a_changed_event_is_placed_between_checkpoints(
+@pytest.mark.parametrize("signature", ["kept", "removed"])
+def test_a_tree_rewritten_to_match_a_changed_event_is_found_at_its_position(
+    history: History, capsys: pytest.CaptureFixture[str], signature: str
+) -> None:
+    with opened(history.store) as services:
+        tables = Tables(services)
+        target = dossier_event(tables, history.second, after=history.first["size"] + 1)
+        state = target["state"].replace(b"Thi\xe1\xba\xbfu", b"Kh\xc3\xb4ng thi\xe1\xba\xbfu")
+        rewrite_tree_for(tables, target, state, drop_signature=signature == "removed")
+    code, text = verify(capsys)
+    assert code == 1, text
+    assert_found_at(text, target["position"], target["originator_id"])
+    assert "dựng lại" in text if signature == "kept" else "chữ ký đã bị xóa" in text
+    assert "trong khoảng" not in text
+
+
+def test_a_tree_rewritten_after_the_last_checkpoint_is_found_at_its_position(
     history: History, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """No signed root covers these events yet: their leaves' signatures do."""
+    with opened(history.store) as services:
+        services.audit.catch_up()  # the events recorded after the second checkpoint
+        tables = Tables(services)
+        rows = tables.rows()
+        position, row = next(
+            (p, r)
+            for p, r in enumerate(rows)
+            if p >= history.second["size"] and r["topic"].startswith("domain.dossier:")
+        )
+        target = {**row, "position": position}
+        state = target["state"].replace(
+            b"Gi\xc3\xa1o vi\xc3\xaan", b"Hi\xe1\xbb\x87u tr\xc6\xb0\xe1\xbb\x9fng"
+        )
+        assert state != target["state"]
+        rewrite_tree_for(tables, target, state)
+    code, text = verify(capsys)
+    assert code == 1, text
+    assert_found_at(text, target["position"], target["originator_id"])
+    assert "dựng lại" in text
+
+
+def test_the_writer_signs_every_leaf_with_the_checkpoints_key(
+    history: History,
+) -> None:
+    with opened(history.store) as services:
+        key = services.checkpoints.key()
+        leaves = list(services.audit.iter_leaves())
+    assert len(leaves) == history.second["size"]
+    for leaf in leaves:
+        assert leaf.signature is not None
+        key.public.verify(leaf.signature, merkle.leaf_receipt_body(leaf.position, leaf.leaf_hash))
+
+
+def test_a_tree_rebuilt_without_the_key_is_placed_between_checkpoints(
+    history: History, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every leaf's signature gone: only the signed roots are left to contradict the tree."""
     with opened(history.store) as services:
         tables = Tables(services)
         target = dossier_event(tables, history.second, after=history.first["size"])
@@ -351,6 +445,7 @@ def test_a_tree_rewritten_to_match_a_changed_event_is_placed_between_checkpoints
     assert str(target["originator_id"]) in named
     assert str(history.dossiers[0]) not in named  # signed whole in the first checkpoint
     assert "dựng lại" in text
+    assert "không có chữ ký" in text
 
 
 def test_a_changed_event_fails_against_a_checkpoint_kept_elsewhere(

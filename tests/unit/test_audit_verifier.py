@@ -11,7 +11,12 @@ from uuid import UUID, uuid5
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from application.audit.merkle import inclusion_proof, nodes_of_leaves, root_hash
+from application.audit.merkle import (
+    inclusion_proof,
+    leaf_receipt_body,
+    nodes_of_leaves,
+    root_hash,
+)
 from application.audit.verifier import (
     Checkpoint,
     CheckpointFormatError,
@@ -149,7 +154,7 @@ def test_swapped_events_are_both_named(events, checkpoints):
     assert set(first.originators) == {events[4].originator_id, events[15].originator_id}
 
 
-def test_a_tree_rewritten_to_match_is_placed_between_checkpoints(events, checkpoints):
+def test_a_tree_rebuilt_without_leaf_signatures_is_placed_between_checkpoints(events, checkpoints):
     tampered = list(events)
     tampered[8] = events[8]._replace(state=state(8, "rewritten"))
     report = verify_log(tampered, checkpoints, KEYS, leaves_of(tampered))
@@ -269,3 +274,81 @@ def test_leaves_compared_after_the_signed_part_catch_a_later_change(events, chec
     assert (report.first_bad.kind, report.first_bad.position) == ("changed", 22)
     assert all(result.ok for result in report.checkpoints)
     assert report.leaves == 4
+
+
+# --- leaf signatures --------------------------------------------------------------------------
+
+
+def signed_leaves_of(events: list[StoredEvent], key: Ed25519PrivateKey = KEY) -> list[StoredLeaf]:
+    return [
+        leaf._replace(signature=key.sign(leaf_receipt_body(leaf.position, leaf.leaf_hash)))
+        for leaf in leaves_of(events)
+    ]
+
+
+def rewritten(events: list[StoredEvent], leaves: list[StoredLeaf], at: int):
+    """Event ``at`` changed and its leaf hash rewritten to match; its signature stays."""
+    tampered = list(events)
+    tampered[at] = events[at]._replace(state=events[at].state.replace(b'"x"', b'"y"'))
+    moved = list(leaves)
+    moved[at] = leaves[at]._replace(leaf_hash=tampered[at].leaf())
+    return tampered, moved
+
+
+def test_signed_leaves_of_an_untouched_history_verify(events, checkpoints):
+    report = verify_log(events, checkpoints, KEYS, signed_leaves_of(events))
+    assert report.ok, report.findings
+    assert (report.signed_leaves, report.unsigned_leaves) == (20, 0)
+
+
+def test_a_tree_rewritten_to_match_is_placed_exactly_by_the_leaf_signature(events, checkpoints):
+    tampered, leaves = rewritten(events, signed_leaves_of(events), 9)
+    report = verify_log(tampered, checkpoints, KEYS, leaves[5:])
+    first = report.first_bad
+    assert first is not None
+    assert (first.kind, first.position) == ("rewritten", 9)
+    assert first.originator_id == events[9].originator_id
+    assert not [f for f in report.findings if f.kind == "range"]
+
+
+def test_a_rewritten_leaf_after_every_checkpoint_is_found(events, checkpoints):
+    more = history(25)
+    tampered, leaves = rewritten(more, signed_leaves_of(more), 22)
+    report = verify_log(tampered, checkpoints, KEYS, leaves[20:])
+    assert [(f.kind, f.position) for f in report.findings] == [("rewritten", 22)]
+
+
+def test_a_removed_leaf_signature_is_found_among_signed_ones(events, checkpoints):
+    tampered, leaves = rewritten(events, signed_leaves_of(events), 14)
+    leaves[14] = leaves[14]._replace(signature=None)
+    report = verify_log(tampered, checkpoints, KEYS, leaves[12:])
+    first = report.first_bad
+    assert first is not None
+    assert (first.kind, first.position) == ("unsigned", 14)
+
+
+def test_a_leaf_signed_by_another_key_fails(events, checkpoints):
+    leaves = signed_leaves_of(events)
+    other = signed_leaves_of(events, Ed25519PrivateKey.generate())
+    leaves[3] = other[3]
+    report = verify_log(events, checkpoints, KEYS, leaves)
+    assert [(f.kind, f.position) for f in report.findings] == [("rewritten", 3)]
+
+
+def test_many_signed_leaves_are_checked_in_order_up_to_the_first_bad_one():
+    events = history(9_000, dossiers=50)
+    checkpoints = [sign(events, 100), sign(events, 9_000)]
+    leaves = signed_leaves_of(events)
+    for at in (8_500, 5_000):  # two rewrites: the first in log order is named
+        events, leaves = rewritten(events, leaves, at)
+    report = verify_log(events, checkpoints, KEYS, leaves[100:])
+    first = report.first_bad
+    assert first is not None
+    assert (first.kind, first.position) == ("rewritten", 5_000)
+    assert report.signed_leaves == 4_901  # checking stops at the first that fails
+
+
+def test_unsigned_leaves_alone_are_not_a_finding(events, checkpoints):
+    report = verify_log(events, checkpoints, KEYS, leaves_of(events))
+    assert report.ok
+    assert (report.signed_leaves, report.unsigned_leaves) == (0, 20)

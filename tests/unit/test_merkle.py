@@ -641,3 +641,14 @@ def test_the_module_needs_only_the_standard_library() -> None:
         "datetime",
         "uuid",
     }
+
+
+def test_a_leaf_receipt_binds_the_leaf_hash_to_its_position() -> None:
+    leaf = merkle.leaf_hash(b"event")
+    body = merkle.leaf_receipt_body(5, leaf)
+    assert body == b"KT1-leaf\n" + (5).to_bytes(8, "big") + leaf
+    assert body != merkle.leaf_receipt_body(6, leaf)
+    with pytest.raises(ValueError, match="not negative"):
+        merkle.leaf_receipt_body(-1, leaf)
+    with pytest.raises(ValueError, match="32-byte"):
+        merkle.leaf_receipt_body(0, leaf[:31])
