@@ -172,7 +172,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = ready
-    app.state.metrics = metrics = Metrics(ready.projections.status)
+    app.state.metrics = metrics = Metrics(lambda: ready.projections.status(followers=True))
     install_error_handlers(app)
     install_replay_handler(app)
     for router in ROUTERS:

@@ -698,18 +698,21 @@ def _views(services: Services, names: Sequence[str]) -> list[View]:
 
 
 def projections_status(services: Services, out: TextIO) -> None:
-    """Each view's position, the log's end, and how far behind the view is."""
+    """Each view's position, the log's end, and how far behind the view is (the audit log's
+    tree too)."""
     print(f"Kho sự kiện: {services.settings.store_description()}", file=out)
     rows = [
         (
             status.name,
-            services.projections.view(status.name).title,
+            services.projections.view(status.name).title
+            if status.kind == "view"
+            else AUDIT_LOG_TITLE,
             _number(status.position),
             _number(status.head),
             _number(status.lag_events),
             _decimal(status.lag_seconds),
         )
-        for status in services.projections.status()
+        for status in services.projections.status(followers=True)
     ]
     header = ("Bảng", "Nội dung", "Vị trí", "Cuối nhật ký", "Chậm (sự kiện)", "Chậm (giây)")
     for text in _table(header, rows, right=frozenset({2, 3, 4, 5})):
@@ -926,7 +929,7 @@ def projections_run(
         if time.monotonic() >= next_report:
             next_report = time.monotonic() + report_every
             try:
-                statuses = projections.status()
+                statuses = projections.status(followers=True)
             except Exception as error:  # the runner thread reports and retries on its own
                 projections_log.warning("projections_status_failed", error=type(error).__name__)
             else:
@@ -995,6 +998,7 @@ KIND_NAMES = {
     "domain.registers:DocumentNumber": "số văn bản",
 }
 DOSSIER = "hồ sơ"
+AUDIT_LOG_TITLE = "Cây nhật ký kiểm toán (Merkle, docs/audit.md)"
 MAX_FINDINGS_SHOWN = 20
 MAX_NAMES_SHOWN = 50
 

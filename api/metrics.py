@@ -1,9 +1,10 @@
 """Prometheus metrics of one app: the projections' progress and the HTTP requests served.
 
 Each app has its own registry (never the library's global one), so several apps can live in
-one process (the tests build many). The projections' figures are read from
-``Projections.status()`` when Prometheus scrapes, by a custom collector; the request counts and
-latencies are observed by the ``RequestContext`` middleware.
+one process (the tests build many). The projections' figures (the views', and the audit log's
+tree under the view label ``audit_log``) are read from ``Projections.status(followers=True)``
+when Prometheus scrapes, by a custom collector; the request counts and latencies are observed
+by the ``RequestContext`` middleware.
 
 Nothing here names a person, a dossier, an account or a token: labels are view names, HTTP
 methods, route templates (``/api/v1/dossiers/{dossier_id}``, never the raw path) and statuses.

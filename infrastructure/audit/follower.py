@@ -17,7 +17,12 @@ from collections.abc import Callable
 import structlog
 
 from infrastructure.audit.log import TRACKING_NAME, AuditLog
-from infrastructure.views.service import LOCK_RETRY_SECONDS, POLL_SECONDS, _Locks
+from infrastructure.views.service import (
+    LOCK_RETRY_SECONDS,
+    POLL_SECONDS,
+    FollowerProgress,
+    _Locks,
+)
 
 __all__ = ["AuditFollower"]
 
@@ -60,6 +65,11 @@ class AuditFollower:
     def wake(self) -> None:
         """New events may have been committed: look now."""
         self._wake.set()
+
+    def progress(self) -> FollowerProgress:
+        """Shown beside the views (``/metrics``, ``khenthuong projections status``)."""
+        stats = self.audit_log.stats
+        return FollowerProgress(TRACKING_NAME, self.running_here, stats.events, stats.errors)
 
     def _run(self) -> None:
         next_try = 0.0

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -42,6 +42,19 @@ class ViewStatus:
     head: int
     lag_events: int
     lag_seconds: float
+    running_here: bool
+    events_applied: int
+    errors: int
+    kind: str = "view"
+    """``view``, or ``follower`` for another follower of the log (the audit log's writer)."""
+
+
+@dataclass(frozen=True)
+class FollowerProgress:
+    """What a follower reports about itself: its name in the tracking table and this
+    process's counters (its position and lag are read like a view's)."""
+
+    name: str
     running_here: bool
     events_applied: int
     errors: int
@@ -150,6 +163,13 @@ class Follower(Protocol):
     def stop(self) -> None: ...
 
     def wake(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsProgress(Protocol):
+    """A follower whose position is tracked beside the views' and shown with them."""
+
+    def progress(self) -> FollowerProgress: ...
 
 
 class Projections:
@@ -348,34 +368,60 @@ class Projections:
                 return {name: known[name] for name in names}
         return self.database.positions(names)
 
-    def status(self) -> list[ViewStatus]:
-        """Each view's position, how far it is behind the log, and this process's counters."""
+    def status(self, *, followers: bool = False) -> list[ViewStatus]:
+        """Each view's position, how far it is behind the log, and this process's counters;
+        with ``followers``, then the same for the followers that report it (the audit log)."""
         head = self.store.max_position()
-        positions = self.positions()
+        reporting = [
+            follower.progress()
+            for follower in (self.followers if followers else ())
+            if isinstance(follower, ReportsProgress)
+        ]
+        positions = self.database.positions(
+            [v.name for v in self.views] + [p.name for p in reporting]
+        )
         runner = self.runner
         result = []
         for view in self.views:
             position = positions.get(view.name, 0)
-            lag = max(0, head - position)
-            seconds = 0.0
-            if lag:
-                pending = self.store.recorder.select_notifications(start=position + 1, limit=1)
-                if pending:
-                    event = self.store.mapper.to_domain_event(pending[0])
-                    stamp = getattr(event, "timestamp", None)
-                    if stamp is not None:
-                        seconds = max(0.0, time.time() - stamp.timestamp())
             stats = runner.stats.views.get(view.name) if runner is not None else None
             result.append(
                 ViewStatus(
                     name=view.name,
                     position=position,
                     head=head,
-                    lag_events=lag,
-                    lag_seconds=seconds,
+                    lag_events=max(0, head - position),
+                    lag_seconds=self._seconds_behind(position, head),
                     running_here=stats is not None,
                     events_applied=stats.events if stats else 0,
                     errors=stats.errors if stats else 0,
                 )
             )
+        for progress in reporting:
+            position = positions.get(progress.name, 0)
+            result.append(
+                ViewStatus(
+                    name=progress.name,
+                    position=position,
+                    head=head,
+                    lag_events=max(0, head - position),
+                    lag_seconds=self._seconds_behind(position, head),
+                    running_here=progress.running_here,
+                    events_applied=progress.events_applied,
+                    errors=progress.errors,
+                    kind="follower",
+                )
+            )
         return result
+
+    def _seconds_behind(self, position: int, head: int) -> float:
+        """The age of the oldest event after ``position`` (0 when up to date)."""
+        if position >= head:
+            return 0.0
+        pending = self.store.recorder.select_notifications(start=position + 1, limit=1)
+        if pending:
+            event = self.store.mapper.to_domain_event(pending[0])
+            stamp = getattr(event, "timestamp", None)
+            if stamp is not None:
+                return max(0.0, time.time() - float(stamp.timestamp()))
+        return 0.0

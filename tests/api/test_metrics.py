@@ -114,6 +114,32 @@ def test_a_lagging_view_shows_its_lag(tmp_path: Path) -> None:
         assert value(samples, "khenthuong_projection_lag_events", view="listing") == 0
 
 
+def test_the_audit_logs_tree_shows_its_lag_beside_the_views(tmp_path: Path) -> None:
+    settings = make_settings("sqlite", tmp_path / "data").model_copy(
+        update={"run_projections": False}
+    )
+    with (
+        bootstrap(settings) as services,
+        TestClient(create_app(settings, services=services)) as client,
+    ):
+        launch_movement(services)
+        head = services.movements.max_position()
+        services.projections.run_until_caught_up()  # the views, not the audit log's tree
+        _text, samples = scrape(client)
+        assert value(samples, "khenthuong_projection_lag_events", view="audit_log") == head
+        assert value(samples, "khenthuong_projection_running", view="audit_log") == 0
+        # readiness is about the views: a tree still being written does not take it away
+        assert client.get("/readyz").status_code == 200
+
+        services.audit.catch_up()
+        _text, samples = scrape(client)
+        assert value(samples, "khenthuong_projection_position", view="audit_log") == head
+        assert value(samples, "khenthuong_projection_lag_events", view="audit_log") == 0
+        assert (
+            value(samples, "khenthuong_projection_events_applied_total", view="audit_log") == head
+        )
+
+
 def test_each_app_has_its_own_registry(tmp_path: Path) -> None:
     apps = []
     for name in ("a", "b"):

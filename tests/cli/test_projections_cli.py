@@ -221,6 +221,10 @@ def test_status_shows_each_view_position_and_lag(
     out = capsys.readouterr().out
     listing = next(line for line in out.splitlines() if line.startswith("listing"))
     assert listing.split()[-4:] == [str(head), str(head), "0", "0,0"]
+    # the audit log's tree is listed too, written by its own follower
+    tree = next(line for line in out.splitlines() if line.startswith("audit_log"))
+    assert "Cây nhật ký kiểm toán" in tree
+    assert tree.split()[-4:-2] == ["0", str(head)]
 
 
 # --- rebuild ------------------------------------------------------------------------------------
