@@ -536,6 +536,23 @@ def test_an_export_verifies_with_no_database(
         assert "Hợp lệ" in out
 
 
+def test_an_export_read_in_chunks_of_proofs_verifies(
+    history: History,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import api.cli
+
+    monkeypatch.setattr(api.cli, "EXPORT_PROOFS_AT_ONCE", 4)  # the proofs of 4 events a read
+    path = tmp_path / "tat-ca.jsonl"
+    export(capsys, path)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == history.second["size"] + 2
+    key = public_key_file(history.store, tmp_path)
+    assert main(["audit", "verify-export", str(path), "--public-key", str(key)]) == 0
+    assert "Hợp lệ" in capsys.readouterr().out
+
+
 def test_a_tampered_export_line_fails(
     history: History,
     capsys: pytest.CaptureFixture[str],
