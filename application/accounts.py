@@ -247,7 +247,23 @@ class Accounts(Store):
         match = _TOKEN.match(token)
         if match is None:
             raise Unauthenticated("Mã truy cập không đúng định dạng (kt_…).")
-        account = self._verified_account(token, *match.groups())
+        return self._acting(self._verified_account(token, *match.groups()), role)
+
+    def authenticate_cached(self, token: str, role: str | None = None) -> Principal | None:
+        """``authenticate`` when the token was verified within ``auth_cache_seconds``, without
+        touching the store (so it never blocks: an async caller may use it on its event loop);
+        None when the token is not in the cache (call ``authenticate``)."""
+        if not self._auth_ttl or _TOKEN.match(token) is None:
+            return None
+        key = _hash(token)
+        with self._auth_lock:
+            hit = self._auth_cache.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return self._acting(hit[1], role)
+
+    def _acting(self, account: UserAccount, role: str | None) -> Principal:
+        """The account acting in its only role, or in ``role`` if it holds it."""
         roles = sorted(account.roles)
         if role is None:
             if not roles:
