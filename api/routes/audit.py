@@ -15,11 +15,13 @@ pages: positions, leaf hashes and paths only — never an event's content.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from api.errors import ApiProblem
@@ -28,11 +30,13 @@ from api.public.opendata import OPEN_HEADERS
 from api.public.site import PublicSite, parse_dossier_id, site_of
 from api.routes.common import MAX_POSITION, READ_PROBLEMS, api_router, problems
 from api.security import Caller, ServicesDep
+from application.accounts import Principal
 from application.audit import merkle
 from application.audit.verifier import b64
 from application.policy import PRIVATE_READERS, authorize
 from infrastructure.audit.checkpoints import StoredCheckpoint
 from infrastructure.audit.log import BeyondTree, StoredLeaf
+from infrastructure.audit.stored import EventProofInputs, Node, ProofReads
 from infrastructure.bootstrap import Services
 
 __all__ = ["public_router", "router"]
@@ -55,6 +59,11 @@ def _checkpoint_json(
     stored = known if known is not None and known.checkpoint.size == size else None
     if stored is None:
         stored = services.checkpoints.table.at_size(size)
+    return _served(stored)
+
+
+def _served(stored: StoredCheckpoint | None) -> dict[str, Any] | None:
+    """A checkpoint as served publicly (None stays None)."""
     return None if stored is None else {"id": stored.id, **stored.checkpoint.to_json()}
 
 
@@ -62,21 +71,25 @@ def _sizes(services: Services, size: int | None) -> tuple[int, int, StoredCheckp
     """``(size, tree size, latest checkpoint if it was read)``: the size asked, or the latest
     checkpoint's, or the tree's; 400 beyond the tree."""
     current = services.audit.size()
-    if size is None:
-        latest = services.checkpoints.table.latest()
-        if latest is None:
-            return current, current, None
-        return min(latest.checkpoint.size, current), current, latest
-    if size > current:
+    latest = services.checkpoints.table.latest() if size is None else None
+    return _size_of(size, current, latest), current, latest
+
+
+def _size_of(asked: int | None, current: int, latest: StoredCheckpoint | None) -> int:
+    """The size asked (400 beyond the tree of ``current`` leaves), or else the ``latest``
+    checkpoint's (the tree's if it is behind), or else the tree's."""
+    if asked is None:
+        return current if latest is None else min(latest.checkpoint.size, current)
+    if asked > current:
         raise ApiProblem(
             400,
             "size-beyond-tree",
             "Cây nhật ký kiểm toán chưa tới cỡ này",
-            f"Cây nhật ký kiểm toán hiện có {current} sự kiện; không có cây cỡ {size}. "
+            f"Cây nhật ký kiểm toán hiện có {current} sự kiện; không có cây cỡ {asked}. "
             "Hãy chọn size không lớn hơn số đó (thường là cỡ của một điểm kiểm tra đã ký).",
             extensions={"tree_size": current},
         )
-    return size, current, None
+    return asked
 
 
 def _tree_size(services: Services, size: int | None) -> int:
@@ -233,7 +246,7 @@ SizeParam = Annotated[
     response_model_exclude_none=False,
     responses=problems(*READ_PROBLEMS, 503),
 )
-def inclusion_proof(
+async def inclusion_proof(
     caller: Caller,
     services: ServicesDep,
     event: EventParam = None,
@@ -243,6 +256,22 @@ def inclusion_proof(
     """Bằng chứng một sự kiện (``event``) hoặc mọi sự kiện của một hồ sơ (``dossier``) nằm
     trong nhật ký kiểm toán cỡ ``size`` (RFC 9162). Thanh tra, kiểm toán và quản trị;
     ``canonical`` (bytes chuẩn, có thể chứa dữ liệu cá nhân) chỉ cho thanh tra, kiểm toán."""
+    # async: the caller comes from the token cache on the event loop and the answer is
+    # validated there; the blocking body runs in one worker thread (a sync route made three
+    # hops to the thread pool and back, each costing more than the proof's own work).
+    return await run_in_threadpool(prove_inclusion, caller, services, event, dossier, size)
+
+
+def prove_inclusion(
+    caller: Principal,
+    services: Services,
+    event: int | None = None,
+    dossier: UUID | None = None,
+    size: int | None = None,
+) -> InclusionOut:
+    """The body of ``GET /api/v1/audit/proofs/inclusion`` (blocking: its reads wait for the
+    store). One event on PostgreSQL: one round trip (``ProofReads``); otherwise the tree's
+    reads one by one."""
     authorize(caller.actor, "audit.proofs")
     if (event is None) == (dossier is None):
         raise ApiProblem(
@@ -255,6 +284,9 @@ def inclusion_proof(
     audit = services.audit
     private = caller.actor.role in PRIVATE_READERS
     if event is not None:
+        read = _read_event(services, event, size)
+        if read is not None:
+            return _event_answer(services, read, size, private=private)
         leaf = _event_leaf(services, event)
         size, current, latest = _sizes(services, size)
         if leaf.position >= size:
@@ -302,6 +334,74 @@ def inclusion_proof(
             for leaf in pending
         ],
     )
+
+
+def _event_answer(
+    services: Services, read: EventProofInputs, asked: int | None, *, private: bool
+) -> InclusionOut:
+    """The answer for one event from ``ProofReads.event``: the same sizes, checkpoint and
+    errors as the reads one by one, from one snapshot."""
+    leaf, current, found = read.leaf, read.tree_size, read.checkpoint
+    assert leaf is not None
+    # ``found`` is the latest checkpoint, or with a size asked the one signed at that size.
+    size = _size_of(asked, current, found if asked is None else None)
+    if leaf.position >= size:
+        raise _beyond(leaf, size)
+    if asked is None and found is not None and found.checkpoint.size != size:
+        checkpoint = _checkpoint_json(services, size)  # the tree is behind the latest: rare
+    else:
+        checkpoint = _served(found)
+    proof = _audit_path(services, read, size)
+    root = merkle.root_from_inclusion_proof(leaf.leaf_hash, leaf.position, size, proof)
+    return InclusionOut(
+        size=size,
+        root=b64(root if root is not None else services.audit.root(size)),
+        tree_size=current,
+        checkpoint=checkpoint,
+        events=[_proven(leaf, proof, read.event, private=private)],
+        pending=[],
+    )
+
+
+def _read_event(services: Services, event: int, size: int | None) -> EventProofInputs | None:
+    """One event's leaf, the tree's size, the checkpoint, the stored event and the audit
+    path's nodes in one read (``ProofReads``, PostgreSQL); None on SQLite, or when the tree
+    does not have the event (the caller's slow path waits for it, or answers 503 or 404)."""
+    audit = services.audit
+    reads = ProofReads.for_store(
+        services.movements,
+        audit.datastore,
+        leaves_table=audit.leaves_table,
+        nodes_table=audit.nodes_table,
+        checkpoints_table=services.checkpoints.table.table,
+    )
+    if reads is None:
+        return None
+    found = reads.event(event, size)
+    return found if found.leaf is not None else None
+
+
+class _NotRead(Exception):
+    """A node of the audit path that the combined read did not bring."""
+
+
+def _audit_path(services: Services, read: EventProofInputs, size: int) -> list[bytes]:
+    """The leaf's audit path in the tree of ``size`` leaves, from the nodes read with it; from
+    the tree (``AuditLog``, which also tells a missing node from a tampered table) when one
+    is not among them."""
+    assert read.leaf is not None
+    position, nodes = read.leaf.position, read.nodes
+
+    def stored(wanted: Sequence[Node]) -> list[bytes]:
+        try:
+            return [nodes[node] for node in wanted]
+        except KeyError:
+            raise _NotRead from None
+
+    try:
+        return merkle.inclusion_proof(position, size, stored)
+    except _NotRead:
+        return services.audit.inclusion_proofs([position], size)[0]
 
 
 # --- consistency --------------------------------------------------------------------------------

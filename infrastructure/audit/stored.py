@@ -7,6 +7,11 @@ position, each streamed in chunks (a server-side cursor on PostgreSQL), never wh
 The leaves are opened before the events, so the events seen always include every event the
 leaves seen had hashed (both tables only grow), and a writer appending meanwhile is never
 mistaken for a deleted event. Checkpoints should be read before either.
+
+``ProofReads`` serves the staff API's inclusion proof of one event instead: the event's leaf,
+the tree's size, the checkpoint the proof is checked against, the stored event and the nodes of
+its audit path, in one statement (one round trip and one snapshot where the route made five
+reads and about nine round trips).
 """
 
 from __future__ import annotations
@@ -16,16 +21,19 @@ import queue
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from application.audit.verifier import StoredEvent, StoredLeaf
+from application.audit.verifier import Checkpoint, StoredEvent, StoredLeaf
 from application.store import Store
+from infrastructure.audit.checkpoints import StoredCheckpoint
 
-__all__ = ["LEAVES_TABLE", "StoredHistory"]
+__all__ = ["LEAVES_TABLE", "EventProofInputs", "Node", "ProofReads", "StoredHistory"]
 
 LEAVES_TABLE = "audit_leaves"
 CHUNK = 5_000
@@ -259,3 +267,182 @@ def _leaf(row: Any) -> StoredLeaf:
     return StoredLeaf(
         position, notification_id, _uuid(originator_id), version, bytes(digest), signature
     )
+
+
+# --- one event's inclusion proof (the staff API) -----------------------------------------------
+
+Node = tuple[int, int]
+"""A complete subtree of the tree: ``(level, index)``, as ``application.audit.merkle`` names
+them (level 0: the leaves)."""
+
+
+@dataclass(frozen=True)
+class EventProofInputs:
+    """What the inclusion proof of one event needs, read together (one snapshot)."""
+
+    tree_size: int
+    """The tree's size (leaves) now."""
+    leaf: StoredLeaf | None
+    """The event's leaf; None when the tree does not have it (yet)."""
+    event: StoredEvent | None
+    """The stored event behind the leaf; None when it is gone (deleted by hand)."""
+    checkpoint: StoredCheckpoint | None
+    """The latest checkpoint, or with ``size`` asked the latest signed at exactly that size."""
+    nodes: dict[Node, bytes]
+    """Stored hashes of the complete subtrees an audit path of the leaf may need in the tree
+    of the size the proof is for (the size asked, else the latest checkpoint's, or the tree's
+    if smaller or without a checkpoint). Only a prefetch: ``merkle`` says which the path
+    takes, and a node missing here must be read from the tree (``AuditLog``)."""
+
+
+class ProofReads:
+    """The inclusion proof's reads of one event in a single prepared statement, on
+    PostgreSQL (on SQLite, which answers in process, ``for_store`` gives None and the route
+    reads as before).
+
+    Why one statement: each read of the route was a round trip to the server (two more for
+    the BEGIN and ROLLBACK of the library's transactions), and on a busy host a round trip
+    costs more than the reads themselves; one statement is also one snapshot, so the size, the
+    leaf, the checkpoint and the nodes can never come from two moments of a log being appended
+    to. Nothing is cached: another process may sign a checkpoint at any time, and the answer
+    must name it.
+
+    The audit path's nodes are chosen in SQL, from the leaf's position ``p`` and the size
+    ``n``, as a superset of what ``merkle.inclusion_ranges`` and ``merkle.range_nodes`` ask:
+    at each level ``L`` the sibling ``(L, (p >> L) XOR 1)`` when that subtree lies inside the
+    first ``n`` leaves, and the right edge's complete subtrees ``(L, (n >> L) - 1)`` for each
+    bit ``L`` set in ``n`` (about one node more than the path). Level 0 is read from the leaves,
+    the others from the nodes table, as ``AuditLog`` reads them.
+
+    The leaves table's columns are the writer's contract (``StoredHistory`` reads them too);
+    the events table is the library's; the nodes and checkpoints tables are the audit log's
+    and its checkpoints' (``infrastructure.audit``), whose qualified names the caller gives.
+    """
+
+    def __init__(
+        self,
+        datastore: Any,
+        *,
+        events_table: str,
+        leaves_table: str,
+        nodes_table: str,
+        checkpoints_table: str,
+    ) -> None:
+        self.datastore = datastore
+        head = (
+            "SELECT t.last, l.position, l.notification_id, l.originator_id, "
+            "l.originator_version, l.leaf_hash, e.topic, e.state, c.id, c.origin, c.size, "
+            "c.root, c.time, c.key_id, c.signature, p.levels, p.idxs, p.hashes "
+            f"FROM (SELECT max(position) AS last FROM {leaves_table}) t "
+            f"LEFT JOIN {leaves_table} l ON l.notification_id = %(event)s "
+            f"LEFT JOIN {events_table} e ON e.originator_id = l.originator_id "
+            "AND e.originator_version = l.originator_version "
+            "LEFT JOIN LATERAL (SELECT id, origin, size, root, time, key_id, signature "
+            f"FROM {checkpoints_table} "
+        )
+        nodes = (
+            # z.n: the size of the tree the proof is for.
+            "LEFT JOIN LATERAL (WITH w AS ("
+            "SELECT g.lvl::smallint AS lvl, (l.position >> g.lvl) # 1::bigint AS idx "
+            "FROM generate_series(0, 62) AS g(lvl) "
+            "WHERE ((l.position >> g.lvl) # 1::bigint) < (z.n >> g.lvl) "
+            "UNION SELECT g.lvl::smallint, (z.n >> g.lvl) - 1 "
+            "FROM generate_series(0, 62) AS g(lvl) "
+            "WHERE l.position IS NOT NULL AND ((z.n >> g.lvl) & 1) = 1) "
+            "SELECT array_agg(f.level) AS levels, array_agg(f.idx) AS idxs, "
+            "array_agg(f.hash) AS hashes FROM ("
+            "SELECT 0::smallint AS level, s.position AS idx, s.leaf_hash AS hash "
+            f"FROM {leaves_table} s WHERE s.position IN (SELECT w.idx FROM w WHERE w.lvl = 0) "
+            "UNION ALL SELECT d.level, d.idx, d.hash "
+            f"FROM {nodes_table} d "
+            "WHERE (d.level, d.idx) IN (SELECT w.lvl, w.idx FROM w WHERE w.lvl > 0)) f) p ON true"
+        )
+        # Two statements rather than one with "size = %s OR %s IS NULL": each keeps its own
+        # plan (the latest checkpoint: the primary key backwards, one row).
+        self._latest = (
+            head + "ORDER BY id DESC LIMIT 1) c ON true CROSS JOIN LATERAL (SELECT CASE WHEN "
+            "c.size IS NULL THEN t.last + 1 ELSE least(c.size, t.last + 1) END AS n) z " + nodes
+        )
+        self._at_size = (
+            head + "WHERE size = %(size)s ORDER BY id DESC LIMIT 1) c ON true "
+            "CROSS JOIN LATERAL (SELECT %(size)s::bigint AS n) z " + nodes
+        )
+
+    @classmethod
+    def for_store(
+        cls,
+        store: Store,
+        datastore: Any,
+        *,
+        leaves_table: str,
+        nodes_table: str,
+        checkpoints_table: str,
+    ) -> ProofReads | None:
+        """The reads for this store's tables (``datastore``: the audit log's), or None when
+        the store is not PostgreSQL."""
+        recorder = store.recorder
+        if not isinstance(datastore, PostgresDatastore) or not isinstance(
+            getattr(recorder, "datastore", None), PostgresDatastore
+        ):
+            return None
+        events = f"{_quote(datastore.schema)}.{_quote(recorder.events_table_name)}"  # type: ignore[attr-defined]
+        return cls(
+            datastore,
+            events_table=events,
+            leaves_table=leaves_table,
+            nodes_table=nodes_table,
+            checkpoints_table=checkpoints_table,
+        )
+
+    def event(self, notification_id: int, size: int | None = None) -> EventProofInputs:
+        """The leaf of the event ``notification_id``, its stored event, the tree's size, the
+        checkpoint (the latest, or with ``size`` the latest signed at exactly that size) and
+        the nodes of the leaf's audit path."""
+        from psycopg.rows import tuple_row
+
+        params: dict[str, Any] = {"event": notification_id}
+        if size is None:
+            statement = self._latest
+        else:
+            statement = self._at_size
+            params["size"] = size
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            # Autocommit connection: no BEGIN/ROLLBACK; prepared once per connection.
+            cur.execute(statement, params, prepare=True)
+            row = cur.fetchone()
+        assert row is not None  # one row whatever is found: the tree's size is always there
+        last, position, notification, originator_id, version, digest, topic, state = row[:8]
+        leaf = event = None
+        if position is not None:
+            leaf = StoredLeaf(
+                int(position), int(notification), _uuid(originator_id), int(version), bytes(digest)
+            )
+            if topic is not None:
+                event = StoredEvent(
+                    leaf.notification_id,
+                    leaf.originator_id,
+                    leaf.originator_version,
+                    str(topic),
+                    bytes(state),
+                )
+        ident, origin, signed_size, root, moment, key, signature = row[8:15]
+        checkpoint = None
+        if ident is not None:
+            checkpoint = StoredCheckpoint(
+                int(ident),
+                Checkpoint(
+                    origin=str(origin),
+                    size=int(signed_size),
+                    root=bytes(root),
+                    time=moment.astimezone(UTC),
+                    key_id=str(key),
+                    signature=bytes(signature),
+                ),
+            )
+        levels, indexes, hashes = row[15:18]
+        nodes: dict[Node, bytes] = {}
+        if levels is not None:
+            for level, index, value in zip(levels, indexes, hashes, strict=True):
+                nodes[int(level), int(index)] = bytes(value)
+        tree_size = 0 if last is None else int(last) + 1
+        return EventProofInputs(tree_size, leaf, event, checkpoint, nodes)

@@ -11,7 +11,11 @@ import json
 from typing import Any
 from uuid import UUID
 
+import pytest
+
+import api.routes.audit as audit_routes
 from application.audit import merkle
+from infrastructure.audit.stored import ProofReads
 from tests.api.conftest import Staff
 from tests.public.pages_support import open_for_comment, submit_state
 
@@ -203,6 +207,130 @@ def test_only_auditors_and_administrators_get_proofs(staff: Staff) -> None:
         problem(staff.get(who, INCLUSION, event=last), 403, "permission-denied")
         problem(staff.get(who, CONSISTENCY, **{"from": 0}), 403, "permission-denied")
     assert staff.get(None, INCLUSION, event=last).status_code == 401
+
+
+# --- one event's proof in one read (PostgreSQL) ------------------------------------------------
+
+
+def one_read(staff: Staff) -> ProofReads | None:
+    services = staff.services
+    audit = services.audit
+    return ProofReads.for_store(
+        services.movements,
+        audit.datastore,
+        leaves_table=audit.leaves_table,
+        nodes_table=audit.nodes_table,
+        checkpoints_table=services.checkpoints.table.table,
+    )
+
+
+def grown_log(staff: Staff) -> tuple[int, int]:
+    """A few dossiers, a checkpoint, then more events: ``(checkpoint size, tree size)``."""
+    first = staff.submit()
+    staff.move("appraiser", first, "return-for-supplement", {"missing": ["Biên bản họp"]})
+    staff.submit(name="Người khác", identity="001085099999")
+    settle(staff)
+    signed = staff.services.checkpoints.sign()
+    assert signed is not None
+    staff.move("submitter", first, "supplement", {"note": "Đã bổ sung."})
+    staff.submit(name="Người sau", identity="001085088888")
+    return signed.checkpoint.size, settle(staff)
+
+
+def test_one_events_proof_read_at_once_answers_as_the_reads_one_by_one(
+    staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event, at the checkpoint's size by default and at sizes asked, before and after
+    it, beyond the tree: the same status and body whether the route reads once
+    (``ProofReads``, PostgreSQL) or one read at a time (SQLite, and here forced)."""
+    signed, size = grown_log(staff)
+    head = staff.services.movements.max_position()
+    queries: list[dict[str, int]] = [{"event": event} for event in range(1, head + 2)]
+    queries += [{"event": event, "size": s} for event in (1, head) for s in (1, signed, size)]
+    queries += [{"event": head, "size": size + 1}]
+
+    def answers() -> list[tuple[int, Any]]:
+        return [
+            (r.status_code, r.json())
+            for r in (staff.get("auditor", INCLUSION, **query) for query in queries)
+        ]
+
+    fast = answers()
+    monkeypatch.setattr(audit_routes, "_read_event", lambda *_: None)
+    assert fast == answers()
+    statuses = {status for status, _ in fast}
+    assert statuses == {200, 400, 404}  # proven; beyond the size or the tree; no such event
+
+
+def test_the_one_read_brings_every_node_of_the_audit_path(
+    staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For every leaf and every tree size that holds it, the nodes read with the event make
+    its audit path (no second read), and the path leads to the root recomputed from the
+    stored events."""
+    if one_read(staff) is None:
+        pytest.skip("the one read is PostgreSQL's")
+    _, size = grown_log(staff)
+    services = staff.services
+    caller = services.accounts.authenticate(staff.tokens["auditor"])
+
+    def no_second_read(*_: Any) -> None:
+        raise AssertionError("an audit path node was not read with the event")
+
+    monkeypatch.setattr(services.audit, "inclusion_proofs", no_second_read)
+    leaves = recomputed_leaves(staff)
+    for position in range(size):
+        event = services.audit.leaf(position)
+        assert event is not None
+        for n in range(position + 1, size + 1):
+            answer = audit_routes.prove_inclusion(
+                caller, services, event=event.notification_id, size=n
+            )
+            (proven,) = answer.events
+            proof = [unb64(node) for node in proven.proof]
+            assert unb64(answer.root) == merkle.root_hash(leaves[:n])
+            assert merkle.verify_inclusion(leaves[position], position, n, proof, unb64(answer.root))
+
+
+def test_a_checkpoint_signed_elsewhere_is_named_by_the_next_proof(staff: Staff) -> None:
+    """Nothing is kept between requests: a checkpoint signed by another process (here: the
+    table written directly) is the size and the checkpoint of the very next proof."""
+    staff.submit()
+    size = settle(staff)
+    last = staff.services.movements.max_position()
+    before = staff.get("auditor", INCLUSION, event=last).json()
+    assert (before["size"], before["checkpoint"]) == (size, None)
+    signed = staff.services.checkpoints.sign()
+    assert signed is not None
+    after = staff.get("auditor", INCLUSION, event=last).json()
+    assert after["checkpoint"]["id"] == signed.id
+    assert after["checkpoint"]["size"] == size
+    staff.submit(name="Người sau", identity="001085088888")
+    grown = settle(staff)
+    again = staff.services.checkpoints.sign()
+    assert again is not None
+    assert again.checkpoint.size == grown
+    latest = staff.get("auditor", INCLUSION, event=last).json()
+    assert (latest["size"], latest["checkpoint"]["id"]) == (grown, again.id)
+    assert_proves(latest, recomputed_leaves(staff))
+
+
+def test_the_token_is_checked_before_the_query(staff: Staff) -> None:
+    """401 before 422 whatever the query, as on every route; then the query's own problems."""
+    staff.submit()
+    settle(staff)
+    last = staff.services.movements.max_position()
+    bad = {"Authorization": "Bearer kt_" + "0" * 32 + "_000000000000_" + "x" * 43}
+    for params in ({"event": last}, {"event": "abc"}, {"event": 0}, {"event": [1, 2]}, {}):
+        assert staff.client.get(INCLUSION, params=params).status_code == 401
+        assert staff.client.get(INCLUSION, headers=bad, params=params).status_code == 401
+    problem(staff.get("submitter", INCLUSION, event=last), 403, "permission-denied")
+    for value in ("abc", "0", "-1", str(2**53), "1.5", ""):
+        assert staff.get("auditor", INCLUSION, event=value).status_code == 422, value
+    # Not plain for the one read, still answered by the route: a leading zero, a repeat.
+    plain = staff.get("auditor", INCLUSION, event=last).json()
+    assert staff.get("auditor", INCLUSION, event=f"0{last}").json() == plain
+    assert staff.get("auditor", INCLUSION, event=[1, last]).json() == plain
 
 
 # --- the public proof ------------------------------------------------------------------------------
