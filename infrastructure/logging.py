@@ -58,6 +58,8 @@ def _clean(value: Any, depth: int = 0) -> Any:
     if depth > 5:
         return value
     if isinstance(value, str):
+        if "://" not in value:  # no URL, no password to mask (most values): skip the regex
+            return value
         return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}\g<tail>", value)
     if isinstance(value, Mapping):
         return {
@@ -79,6 +81,15 @@ def redact_sensitive(_logger: WrappedLogger, _method: str, event_dict: EventDict
             cleaned[key] = _clean(value)
     event_dict.clear()
     event_dict.update(cleaned)
+    return event_dict
+
+
+def redact_exception(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """After ``format_exc_info``: mask passwords in URLs the traceback text may quote (the other
+    values went through ``redact_sensitive`` already)."""
+    text = event_dict.get("exception")
+    if isinstance(text, str):
+        event_dict["exception"] = _clean(text)
     return event_dict
 
 
@@ -138,7 +149,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             # the traceback text may quote a URL with its password
-            redact_sensitive,
+            redact_exception,
         ]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
