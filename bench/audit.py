@@ -22,8 +22,10 @@ set of ``bench/projections.py``, reused and kept; ``--no-reuse`` generates it af
    (they were signed over the old tree by another key). ``AuditLog.catch_up()`` (the service's
    batch of 50,000 events a transaction) then builds the tree from zero over the whole log,
    timed: events/s and the ratio to the plain read, with the time its read thread spent in
-   the events table (overlapping the hashing and the COPY). The tree's size must equal the
-   number of events.
+   the events table (overlapping the hashing and the COPY) and the time spent signing the
+   leaves (each leaf is signed as it is appended, with the checkpoints' Ed25519 key, created
+   in a temporary folder as the service creates its own: ``merkle.leaf_receipt_body``, spread
+   over threads). The tree's size must equal the number of events.
 3. **Verify.** A checkpoint of the whole tree is signed (``services.checkpoints.sign()``) with
    an Ed25519 key created in a temporary folder (``Settings.audit_key_file``); then the
    function the command line runs for ``khenthuong audit verify`` (``api.cli.audit_verify``:
@@ -42,9 +44,10 @@ set of ``bench/projections.py``, reused and kept; ``--no-reuse`` generates it af
    the end); ``--warmup`` unmeasured calls first. Every proof is checked against the signed
    root with ``merkle.verify_inclusion``. p50/p95/p99 in ms (target: p99 under 5 ms, judged on
    each side). For context, where an HTTP proof's time goes: the server's own time per request
-   (``duration_ms`` of its access log), the route function called in process (no HTTP, no
-   framework), and each call it makes, timed apart (token check, the event's leaf, the tree's
-   size, the latest checkpoint, the stored event, the proof, the root, the checkpoint's page).
+   (``duration_ms`` of its access log), the route's body called in process (no HTTP, no
+   framework: ``api.routes.audit.prove_inclusion``), and each call it makes, timed apart (token
+   check, its one read ``ProofReads.event``), with the reads it used to make one by one (the
+   event's leaf, the tree's size, the latest checkpoint, the stored event, the proof).
 
 ``--profile`` runs ``verify_log`` over the first ``--profile-events`` events under cProfile and
 prints where the time goes; it runs by itself when the verify target is missed.
@@ -87,8 +90,9 @@ from typing import Any, cast  # noqa: E402
 
 import psycopg  # noqa: E402
 
+import infrastructure.audit.log as audit_log_module  # noqa: E402
 from api.cli import CliError, audit_verify  # noqa: E402
-from api.routes.audit import inclusion_proof as inclusion_route  # noqa: E402
+from api.routes.audit import prove_inclusion  # noqa: E402
 from application.accounts import IssuedToken  # noqa: E402
 from application.audit import merkle  # noqa: E402
 from application.audit.verifier import Checkpoint, verify_log  # noqa: E402
@@ -110,7 +114,7 @@ from bench._common import (  # noqa: E402
     verdict,
 )
 from infrastructure.audit.log import TRACKING_NAME, AuditLog  # noqa: E402
-from infrastructure.audit.stored import StoredHistory  # noqa: E402
+from infrastructure.audit.stored import ProofReads, StoredHistory  # noqa: E402
 from infrastructure.bootstrap import Services, bootstrap  # noqa: E402
 
 TARGET_VERIFY_SHARE = 0.50
@@ -154,6 +158,7 @@ class Build:
     """The tree's size reached."""
     seconds: float
     read_seconds: float
+    sign_seconds: float
     batches: int
     leaves: int
     nodes: int
@@ -209,6 +214,17 @@ def build_tree(services: Services, db: BenchDatabase) -> Build:
             spent[0] += time.perf_counter() - started
 
     audit._read = timed_read
+    sign_leaves = audit_log_module._signatures
+    signing = [0.0]
+
+    def timed_signatures(sign: Any, first: int, leaves: Sequence[bytes]) -> list[bytes | None]:
+        started = time.perf_counter()
+        try:
+            return sign_leaves(sign, first, leaves)
+        finally:
+            signing[0] += time.perf_counter() - started
+
+    audit_log_module._signatures = timed_signatures
     done = threading.Event()
 
     def report() -> None:
@@ -226,6 +242,7 @@ def build_tree(services: Services, db: BenchDatabase) -> Build:
         done.set()
         reporter.join()
         audit._read = read
+        audit_log_module._signatures = sign_leaves
     with psycopg.connect(db.conninfo(), autocommit=True) as conn:
         leaves, nodes, size_bytes = conn.execute(
             f"SELECT (SELECT count(*) FROM {audit.leaves_table}), "
@@ -237,6 +254,7 @@ def build_tree(services: Services, db: BenchDatabase) -> Build:
         events=size,
         seconds=seconds,
         read_seconds=spent[0],
+        sign_seconds=signing[0],
         batches=audit.stats.batches - batches,
         leaves=int(leaves),
         nodes=int(nodes),
@@ -519,17 +537,25 @@ class Breakdown:
 def handler_breakdown(
     services: Services, token: str, checkpoint: Checkpoint, samples: Sequence[Sample]
 ) -> Breakdown:
-    """The route function called directly (``api.routes.audit.inclusion_proof``), then the
-    calls it makes, one by one, timed apart, for the same events."""
+    """The route's body called directly (``api.routes.audit.prove_inclusion``, what the
+    ``async`` route runs in one worker thread), then the calls it makes, one by one, timed
+    apart, for the same events; and, for context, the separate reads it used to make."""
     audit = services.audit
     table = services.checkpoints.table
     recorder = services.movements.recorder
     caller = services.accounts.authenticate(token, None)
     size = checkpoint.size
+    reads = ProofReads.for_store(
+        services.movements,
+        audit.datastore,
+        leaves_table=audit.leaves_table,
+        nodes_table=audit.nodes_table,
+        checkpoints_table=table.table,
+    )
     handler: list[float] = []
     for sample in samples:
         started = time.perf_counter()
-        inclusion_route(caller, services, event=sample.notification_id, dossier=None, size=None)
+        prove_inclusion(caller, services, event=sample.notification_id)
         handler.append(time.perf_counter() - started)
     steps: dict[str, list[float]] = defaultdict(list)
 
@@ -539,20 +565,20 @@ def handler_breakdown(
         steps[name].append(time.perf_counter() - started)
         return result
 
-    def read_events(leaf: Any) -> list[Any]:  # the handler's _stored_events, for one leaf
+    def read_events(leaf: Any) -> list[Any]:  # the slow path's _stored_events, for one leaf
         version = leaf.originator_version
         return list(recorder.select_events(leaf.originator_id, gt=version - 1, lte=version))
 
     for sample in samples:
         timed("authenticate (cached)", services.accounts.authenticate, token, None)
-        leaf = timed("leaf_of_event", audit.leaf_of_event, sample.notification_id)
-        timed("size", audit.size)
-        timed("latest checkpoint", table.latest)
-        timed("select_events", read_events, leaf)
-        timed("inclusion_proofs", audit.inclusion_proofs, [leaf.position], size)
-        timed("root(size)", audit.root, size)
-        timed("size again (tree_size)", audit.size)
-        timed("checkpoint page", table.page, limit=100)
+        if reads is not None:  # the one read of the route on PostgreSQL
+            timed("ProofReads.event", reads.event, sample.notification_id)
+        # context: the reads it made one by one before (still its way on SQLite)
+        leaf = timed("[was] leaf_of_event", audit.leaf_of_event, sample.notification_id)
+        timed("[was] size", audit.size)
+        timed("[was] latest checkpoint", table.latest)
+        timed("[was] select_events", read_events, leaf)
+        timed("[was] inclusion_proofs", audit.inclusion_proofs, [leaf.position], size)
     return Breakdown(sorted(handler), {name: sorted(v) for name, v in steps.items()})
 
 
@@ -724,6 +750,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "  its reads (a thread, overlapping) / batches / rows / tables",
                     f"{built.read_seconds:.1f} s / {built.batches} / {built.leaves:,} leaves, "
                     f"{built.nodes:,} nodes / {built.table_mb:,.0f} MB",
+                ),
+                Metric(
+                    "  of which signing every leaf (Ed25519, in threads)",
+                    f"{built.sign_seconds:.1f} s; without it about "
+                    f"{built.events / max(built.seconds - built.sign_seconds, 1e-9):,.0f} "
+                    "events/s",
                 ),
                 Metric("sign a checkpoint of the whole tree", f"{sign_ms:.0f} ms"),
                 Metric(
