@@ -457,9 +457,11 @@ def proofs_http(
     checkpoint: Checkpoint,
     samples: Sequence[Sample],
     warmup: Sequence[Sample],
-) -> tuple[Latencies, list[float]]:
+) -> tuple[Latencies, list[float], Latencies]:
     """The proofs through ``khenthuong serve``: the client's latencies (request sent to body
-    read), and the server's own (``duration_ms`` of its access log, in seconds, sorted)."""
+    read), the server's own (``duration_ms`` of its access log, in seconds, sorted), and, for
+    context, as many ``GET /healthz`` (no token, no store, one thread hop) on the same
+    connection right after: the floor of an answer from this server on this machine."""
     log_file = args.folder / "server.log"
     server = Server(
         db,
@@ -470,6 +472,7 @@ def proofs_http(
         },
     )
     latencies = Latencies("HTTP: GET /api/v1/audit/proofs/inclusion?event=ID")
+    floor = Latencies("HTTP: GET /healthz")
     bodies: list[bytes] = []
     try:
         server.wait_ready(args.startup_timeout)
@@ -486,11 +489,18 @@ def proofs_http(
                 if status != 200:
                     raise RuntimeError(f"GET {_proof_path(sample)}: {status} {body[:300]!r}")
                 bodies.append(body)
+            for _ in samples:
+                started = time.perf_counter()
+                status, body = server.get(conn, "/healthz", token)
+                floor.values.append(time.perf_counter() - started)
+                if status != 200:
+                    raise RuntimeError(f"GET /healthz: {status} {body[:300]!r}")
         finally:
             conn.close()
     finally:
         server.close()
     latencies.values.sort()
+    floor.values.sort()
     for sample, body in zip(samples, bodies, strict=True):
         answer = json.loads(body)
         (event,) = answer["events"]
@@ -507,7 +517,7 @@ def proofs_http(
                 checkpoint.root,
             )
         )
-    return latencies, server_durations(log_file, len(samples))
+    return latencies, server_durations(log_file, len(samples)), floor
 
 
 def server_durations(log_file: Path, count: int) -> list[float]:
@@ -792,7 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.no_http:
                 token, token_id = auditor_token(services)
                 try:
-                    http, served = proofs_http(db, args, token, checkpoint, samples, warmup)
+                    http, served, floor = proofs_http(db, args, token, checkpoint, samples, warmup)
                     log(f"  HTTP p50 {http.pct(0.5):.2f} ms p99 {http.pct(0.99):.2f} ms")
                     log("  the handler in process, and its reads one by one...")
                     breakdown = handler_breakdown(services, token, checkpoint, samples)
@@ -804,6 +814,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     Metric(
                         "  server side (access log duration_ms)",
                         _pcts(served) + f" ({len(served):,} requests)",
+                    ),
+                    Metric(
+                        "  context: GET /healthz, same server and connection, right after",
+                        _pcts(floor.values) + f" ({len(floor.values):,} requests)",
                     ),
                     Metric(
                         "  handler in process (route function, no HTTP)", _pcts(breakdown.handler)
