@@ -92,7 +92,7 @@ import psycopg  # noqa: E402
 
 import infrastructure.audit.log as audit_log_module  # noqa: E402
 from api.cli import CliError, audit_verify  # noqa: E402
-from api.routes.audit import prove_inclusion  # noqa: E402
+from api.routes.audit import proof_reads, prove_inclusion  # noqa: E402
 from application.accounts import IssuedToken  # noqa: E402
 from application.audit import merkle  # noqa: E402
 from application.audit.verifier import Checkpoint, verify_log  # noqa: E402
@@ -114,7 +114,7 @@ from bench._common import (  # noqa: E402
     verdict,
 )
 from infrastructure.audit.log import TRACKING_NAME, AuditLog  # noqa: E402
-from infrastructure.audit.stored import ProofReads, StoredHistory  # noqa: E402
+from infrastructure.audit.stored import StoredHistory  # noqa: E402
 from infrastructure.bootstrap import Services, bootstrap  # noqa: E402
 
 TARGET_VERIFY_SHARE = 0.50
@@ -555,13 +555,7 @@ def handler_breakdown(
     recorder = services.movements.recorder
     caller = services.accounts.authenticate(token, None)
     size = checkpoint.size
-    reads = ProofReads.for_store(
-        services.movements,
-        audit.datastore,
-        leaves_table=audit.leaves_table,
-        nodes_table=audit.nodes_table,
-        checkpoints_table=table.table,
-    )
+    reads = proof_reads(services)
     handler: list[float] = []
     for sample in samples:
         started = time.perf_counter()

@@ -363,18 +363,24 @@ def _event_answer(
     )
 
 
-def _read_event(services: Services, event: int, size: int | None) -> EventProofInputs | None:
-    """One event's leaf, the tree's size, the checkpoint, the stored event and the audit
-    path's nodes in one read (``ProofReads``, PostgreSQL); None on SQLite, or when the tree
-    does not have the event (the caller's slow path waits for it, or answers 503 or 404)."""
+def proof_reads(services: Services) -> ProofReads | None:
+    """The one-statement reads of an event's proof over this store's tables (PostgreSQL), or
+    None (SQLite, memory)."""
     audit = services.audit
-    reads = ProofReads.for_store(
+    return ProofReads.for_store(
         services.movements,
         audit.datastore,
         leaves_table=audit.leaves_table,
         nodes_table=audit.nodes_table,
         checkpoints_table=services.checkpoints.table.table,
     )
+
+
+def _read_event(services: Services, event: int, size: int | None) -> EventProofInputs | None:
+    """One event's leaf, the tree's size, the checkpoint, the stored event and the audit
+    path's nodes in one read (``ProofReads``, PostgreSQL); None on SQLite, or when the tree
+    does not have the event (the caller's slow path waits for it, or answers 503 or 404)."""
+    reads = proof_reads(services)
     if reads is None:
         return None
     found = reads.event(event, size)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +179,29 @@ class StoredCheckpoint:
     checkpoint: Checkpoint
 
 
+CHECKPOINT_COLUMNS = ("id", "origin", "size", "root", "time", "key_id", "signature")
+"""The columns of a stored checkpoint, in the order ``stored_checkpoint`` takes them."""
+
+
+def stored_checkpoint(values: Sequence[Any]) -> StoredCheckpoint:
+    """A stored checkpoint from its columns' values (``CHECKPOINT_COLUMNS``), as either
+    driver returns them (SQLite gives the time as text)."""
+    ident, origin, size, root, moment, key, signature = values
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return StoredCheckpoint(
+        int(ident),
+        Checkpoint(
+            origin=str(origin),
+            size=int(size),
+            root=bytes(root),
+            time=moment.astimezone(UTC),
+            key_id=str(key),
+            signature=bytes(signature),
+        ),
+    )
+
+
 class CheckpointStore:
     """The ``audit_checkpoints`` table, next to the events (SQLite or PostgreSQL)."""
 
@@ -235,21 +258,7 @@ class CheckpointStore:
                 cursor.execute(self._sql(statement))
 
     def _row(self, row: Any) -> StoredCheckpoint:
-        values = [row[n] for n in ("id", "origin", "size", "root", "time", "key_id", "signature")]
-        ident, origin, size, root, moment, key, signature = values
-        if isinstance(moment, str):
-            moment = datetime.fromisoformat(moment)
-        return StoredCheckpoint(
-            int(ident),
-            Checkpoint(
-                origin=str(origin),
-                size=int(size),
-                root=bytes(root),
-                time=moment.astimezone(UTC),
-                key_id=str(key),
-                signature=bytes(signature),
-            ),
-        )
+        return stored_checkpoint([row[n] for n in CHECKPOINT_COLUMNS])
 
     def add(
         self, checkpoint: Checkpoint, cursor: Any = None, *, public_key: bytes | None = None

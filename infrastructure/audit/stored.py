@@ -22,16 +22,15 @@ import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from application.audit.verifier import Checkpoint, StoredEvent, StoredLeaf
+from application.audit.verifier import StoredEvent, StoredLeaf
 from application.store import Store
-from infrastructure.audit.checkpoints import StoredCheckpoint
+from infrastructure.audit.checkpoints import StoredCheckpoint, stored_checkpoint
 
 __all__ = ["LEAVES_TABLE", "EventProofInputs", "Node", "ProofReads", "StoredHistory"]
 
@@ -425,20 +424,7 @@ class ProofReads:
                     str(topic),
                     bytes(state),
                 )
-        ident, origin, signed_size, root, moment, key, signature = row[8:15]
-        checkpoint = None
-        if ident is not None:
-            checkpoint = StoredCheckpoint(
-                int(ident),
-                Checkpoint(
-                    origin=str(origin),
-                    size=int(signed_size),
-                    root=bytes(root),
-                    time=moment.astimezone(UTC),
-                    key_id=str(key),
-                    signature=bytes(signature),
-                ),
-            )
+        checkpoint = None if row[8] is None else stored_checkpoint(row[8:15])
         levels, indexes, hashes = row[15:18]
         nodes: dict[Node, bytes] = {}
         if levels is not None:

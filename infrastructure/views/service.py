@@ -381,38 +381,32 @@ class Projections:
             [v.name for v in self.views] + [p.name for p in reporting]
         )
         runner = self.runner
+
+        def status(progress: FollowerProgress, kind: str) -> ViewStatus:
+            position = positions.get(progress.name, 0)
+            return ViewStatus(
+                name=progress.name,
+                position=position,
+                head=head,
+                lag_events=max(0, head - position),
+                lag_seconds=self._seconds_behind(position, head),
+                running_here=progress.running_here,
+                events_applied=progress.events_applied,
+                errors=progress.errors,
+                kind=kind,
+            )
+
         result = []
         for view in self.views:
-            position = positions.get(view.name, 0)
             stats = runner.stats.views.get(view.name) if runner is not None else None
-            result.append(
-                ViewStatus(
-                    name=view.name,
-                    position=position,
-                    head=head,
-                    lag_events=max(0, head - position),
-                    lag_seconds=self._seconds_behind(position, head),
-                    running_here=stats is not None,
-                    events_applied=stats.events if stats else 0,
-                    errors=stats.errors if stats else 0,
-                )
+            ran = FollowerProgress(
+                view.name,
+                stats is not None,
+                stats.events if stats else 0,
+                stats.errors if stats else 0,
             )
-        for progress in reporting:
-            position = positions.get(progress.name, 0)
-            result.append(
-                ViewStatus(
-                    name=progress.name,
-                    position=position,
-                    head=head,
-                    lag_events=max(0, head - position),
-                    lag_seconds=self._seconds_behind(position, head),
-                    running_here=progress.running_here,
-                    events_applied=progress.events_applied,
-                    errors=progress.errors,
-                    kind="follower",
-                )
-            )
-        return result
+            result.append(status(ran, "view"))
+        return result + [status(progress, "follower") for progress in reporting]
 
     def _seconds_behind(self, position: int, head: int) -> float:
         """The age of the oldest event after ``position`` (0 when up to date)."""

@@ -213,15 +213,7 @@ def test_only_auditors_and_administrators_get_proofs(staff: Staff) -> None:
 
 
 def one_read(staff: Staff) -> ProofReads | None:
-    services = staff.services
-    audit = services.audit
-    return ProofReads.for_store(
-        services.movements,
-        audit.datastore,
-        leaves_table=audit.leaves_table,
-        nodes_table=audit.nodes_table,
-        checkpoints_table=services.checkpoints.table.table,
-    )
+    return audit_routes.proof_reads(staff.services)
 
 
 def grown_log(staff: Staff) -> tuple[int, int]:
