@@ -61,6 +61,15 @@ DATA_TABLE = "bench_projections_data"
 """Where a generated data set is recorded (the name predates this module: kept for --reuse)."""
 
 
+def add_postgres_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--pg-host/--pg-port/--pg-user/--pg-password``, defaulting to the PG* environment."""
+    add = parser.add_argument
+    add("--pg-host", default=os.environ.get("PGHOST", "127.0.0.1"))
+    add("--pg-port", type=int, default=int(os.environ.get("PGPORT", "5432")))
+    add("--pg-user", default=os.environ.get("PGUSER", "postgres"))
+    add("--pg-password", default=os.environ.get("PGPASSWORD", ""))
+
+
 def log(message: str) -> None:
     print(message, flush=True)
 

@@ -104,6 +104,7 @@ from bench._common import (  # noqa: E402
     Metric,
     Read,
     Server,
+    add_postgres_arguments,
     format_table,
     log,
     machine_info,
@@ -637,10 +638,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--profile-events", type=int, default=300_000, help="events for --profile (300000)")
     add("--live-batch", type=int, default=2_000, help="live runner batch size (2000)")
     add("--cache", type=int, default=200_000, help="runner aggregate cache size (200000)")
-    add("--pg-host", default=os.environ.get("PGHOST", "127.0.0.1"))
-    add("--pg-port", type=int, default=int(os.environ.get("PGPORT", "5432")))
-    add("--pg-user", default=os.environ.get("PGUSER", "postgres"))
-    add("--pg-password", default=os.environ.get("PGPASSWORD", ""))
+    add_postgres_arguments(parser)
     args = parser.parse_args(argv)
     if args.dossiers < 10:
         parser.error("--dossiers must be at least 10")

@@ -72,7 +72,6 @@ import heapq  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import os  # noqa: E402
 import pstats  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
@@ -100,6 +99,7 @@ from bench._common import (  # noqa: E402
     BenchDatabase,
     Metric,
     Server,
+    add_postgres_arguments,
     format_table,
     log,
     machine_info,
@@ -885,10 +885,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--profile", action="store_true", help="profile a partial rebuild")
     add("--profile-events", type=int, default=300_000, help="events for --profile (300000)")
     add("--no-verify", action="store_true", help="skip comparing live views with a rebuild")
-    add("--pg-host", default=os.environ.get("PGHOST", "127.0.0.1"))
-    add("--pg-port", type=int, default=int(os.environ.get("PGPORT", "5432")))
-    add("--pg-user", default=os.environ.get("PGUSER", "postgres"))
-    add("--pg-password", default=os.environ.get("PGPASSWORD", ""))
+    add_postgres_arguments(parser)
     args = parser.parse_args(argv)
     if args.dossiers < 10:
         parser.error("--dossiers must be at least 10")

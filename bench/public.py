@@ -79,6 +79,7 @@ from bench._common import (  # noqa: E402
     DataSet,
     Metric,
     Server,
+    add_postgres_arguments,
     format_table,
     log,
     machine_info,
@@ -568,10 +569,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--startup-timeout", type=float, default=300.0, help="server start timeout (300 s)")
     add("--cache", type=int, default=200_000, help="runner aggregate cache size (200000)")
     add("--live-batch", type=int, default=2_000, help="live runner batch size (2000)")
-    add("--pg-host", default=os.environ.get("PGHOST", "127.0.0.1"))
-    add("--pg-port", type=int, default=int(os.environ.get("PGPORT", "5432")))
-    add("--pg-user", default=os.environ.get("PGUSER", "postgres"))
-    add("--pg-password", default=os.environ.get("PGPASSWORD", ""))
+    add_postgres_arguments(parser)
     args = parser.parse_args(argv)
     if args.dossiers < 10:
         parser.error("--dossiers must be at least 10")

@@ -381,15 +381,18 @@ class Projections:
             [v.name for v in self.views] + [p.name for p in reporting]
         )
         runner = self.runner
+        behind: dict[int, float] = {}  # one read per position (the views usually share one)
 
         def status(progress: FollowerProgress, kind: str) -> ViewStatus:
             position = positions.get(progress.name, 0)
+            if position not in behind:
+                behind[position] = self._seconds_behind(position, head)
             return ViewStatus(
                 name=progress.name,
                 position=position,
                 head=head,
                 lag_events=max(0, head - position),
-                lag_seconds=self._seconds_behind(position, head),
+                lag_seconds=behind[position],
                 running_here=progress.running_here,
                 events_applied=progress.events_applied,
                 errors=progress.errors,
