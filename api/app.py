@@ -34,6 +34,7 @@ from api.middleware import BodyGuard, RequestContext
 from api.models import Problem
 from api.public import install_public
 from api.routes import ROUTERS
+from api.routes.audit import async_proof_reads
 from api.routes.audit import public_router as audit_public_router
 from api.routes.common import IF_MATCH_PATTERN
 from application.policy import STAFF_ROLES
@@ -155,11 +156,17 @@ def create_app(
     owned = services is None
     ready = services if services is not None else bootstrap(settings, clock=clock or utc_now)
 
+    proofs = async_proof_reads(ready)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
+            if proofs is not None:
+                await proofs.open()  # on the server's loop: the pool is bound to it
             yield
         finally:
+            if proofs is not None:
+                await proofs.close()
             if owned:
                 ready.close()
 
@@ -173,6 +180,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = ready
+    app.state.async_proof_reads = proofs
     app.state.metrics = metrics = Metrics(lambda: ready.projections.status(followers=True))
     install_error_handlers(app)
     install_replay_handler(app)

@@ -45,9 +45,11 @@ set of ``bench/projections.py``, reused and kept; ``--no-reuse`` generates it af
    root with ``merkle.verify_inclusion``. p50/p95/p99 in ms (target: p99 under 5 ms, judged on
    each side). For context, where an HTTP proof's time goes: the server's own time per request
    (``duration_ms`` of its access log), the route's body called in process (no HTTP, no
-   framework: ``api.routes.audit.prove_inclusion``), and each call it makes, timed apart (token
-   check, its one read ``ProofReads.event``), with the reads it used to make one by one (the
-   event's leaf, the tree's size, the latest checkpoint, the stored event, the proof).
+   framework: ``api.routes.audit.prove_event`` awaited on an event loop, as the server runs
+   it on PostgreSQL), and each call it makes, timed apart (token check, its one read
+   ``AsyncProofReads.event``, the same read blocking as ``ProofReads.event``), with the reads
+   it used to make one by one (the event's leaf, the tree's size, the latest checkpoint, the
+   stored event, the proof).
 
 ``--profile`` runs ``verify_log`` over the first ``--profile-events`` events under cProfile and
 prints where the time goes; it runs by itself when the verify target is missed.
@@ -71,6 +73,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == REPO_ROOT / "bench":
     sys.path[0] = str(REPO_ROOT)
 
 import argparse  # noqa: E402
+import asyncio  # noqa: E402
 import base64  # noqa: E402
 import cProfile  # noqa: E402
 import io  # noqa: E402
@@ -92,8 +95,13 @@ import psycopg  # noqa: E402
 
 import infrastructure.audit.log as audit_log_module  # noqa: E402
 from api.cli import CliError, audit_verify  # noqa: E402
-from api.routes.audit import proof_reads, prove_inclusion  # noqa: E402
-from application.accounts import IssuedToken  # noqa: E402
+from api.routes.audit import (  # noqa: E402
+    async_proof_reads,
+    proof_reads,
+    prove_event,
+    prove_inclusion,
+)
+from application.accounts import IssuedToken, Principal  # noqa: E402
 from application.audit import merkle  # noqa: E402
 from application.audit.verifier import Checkpoint, verify_log  # noqa: E402
 from application.demo import READER, ensure_demo_accounts  # noqa: E402
@@ -115,7 +123,7 @@ from bench._common import (  # noqa: E402
     verdict,
 )
 from infrastructure.audit.log import TRACKING_NAME, AuditLog  # noqa: E402
-from infrastructure.audit.stored import StoredHistory  # noqa: E402
+from infrastructure.audit.stored import AsyncProofReads, StoredHistory  # noqa: E402
 from infrastructure.bootstrap import Services, bootstrap  # noqa: E402
 
 TARGET_VERIFY_SHARE = 0.50
@@ -548,21 +556,27 @@ class Breakdown:
 def handler_breakdown(
     services: Services, token: str, checkpoint: Checkpoint, samples: Sequence[Sample]
 ) -> Breakdown:
-    """The route's body called directly (``api.routes.audit.prove_inclusion``, what the
-    ``async`` route runs in one worker thread), then the calls it makes, one by one, timed
-    apart, for the same events; and, for context, the separate reads it used to make."""
+    """The route's body called directly, then the calls it makes, one by one, timed apart,
+    for the same events; and, for context, the separate reads it used to make. On
+    PostgreSQL the body is ``api.routes.audit.prove_event`` awaited on an event loop (its
+    read ``AsyncProofReads.event``, as the served route does); elsewhere
+    ``prove_inclusion``, what the route runs in a worker thread."""
     audit = services.audit
     table = services.checkpoints.table
     recorder = services.movements.recorder
     caller = services.accounts.authenticate(token, None)
     size = checkpoint.size
     reads = proof_reads(services)
-    handler: list[float] = []
-    for sample in samples:
-        started = time.perf_counter()
-        prove_inclusion(caller, services, event=sample.notification_id)
-        handler.append(time.perf_counter() - started)
     steps: dict[str, list[float]] = defaultdict(list)
+    on_loop = async_proof_reads(services)
+    if on_loop is None:
+        handler: list[float] = []
+        for sample in samples:
+            started = time.perf_counter()
+            prove_inclusion(caller, services, event=sample.notification_id)
+            handler.append(time.perf_counter() - started)
+    else:
+        handler = asyncio.run(_on_the_loop(on_loop, services, caller, samples, steps))
 
     def timed(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -576,8 +590,8 @@ def handler_breakdown(
 
     for sample in samples:
         timed("authenticate (cached)", services.accounts.authenticate, token, None)
-        if reads is not None:  # the one read of the route on PostgreSQL
-            timed("ProofReads.event", reads.event, sample.notification_id)
+        if reads is not None:  # the one read, blocking (the route's in a worker thread)
+            timed("ProofReads.event (blocking)", reads.event, sample.notification_id)
         # context: the reads it made one by one before (still its way on SQLite)
         leaf = timed("[was] leaf_of_event", audit.leaf_of_event, sample.notification_id)
         timed("[was] size", audit.size)
@@ -585,6 +599,31 @@ def handler_breakdown(
         timed("[was] select_events", read_events, leaf)
         timed("[was] inclusion_proofs", audit.inclusion_proofs, [leaf.position], size)
     return Breakdown(sorted(handler), {name: sorted(v) for name, v in steps.items()})
+
+
+async def _on_the_loop(
+    reads: AsyncProofReads,
+    services: Services,
+    caller: Principal,
+    samples: Sequence[Sample],
+    steps: dict[str, list[float]],
+) -> list[float]:
+    """``prove_event`` for each sample on this loop (the route's body on PostgreSQL), then its
+    read alone (``AsyncProofReads.event``) into ``steps``."""
+    await reads.open()
+    try:
+        handler: list[float] = []
+        for sample in samples:
+            started = time.perf_counter()
+            await prove_event(reads, caller, services, sample.notification_id, None)
+            handler.append(time.perf_counter() - started)
+        for sample in samples:
+            started = time.perf_counter()
+            await reads.event(sample.notification_id)
+            steps["AsyncProofReads.event (awaited)"].append(time.perf_counter() - started)
+        return handler
+    finally:
+        await reads.close()
 
 
 def _pcts(values: Sequence[float]) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
@@ -36,10 +36,17 @@ from application.audit.verifier import b64
 from application.policy import PRIVATE_READERS, authorize
 from infrastructure.audit.checkpoints import StoredCheckpoint
 from infrastructure.audit.log import BeyondTree, StoredLeaf
-from infrastructure.audit.stored import EventProofInputs, Node, ProofReads
+from infrastructure.audit.stored import AsyncProofReads, EventProofInputs, Node, ProofReads
 from infrastructure.bootstrap import Services
 
-__all__ = ["public_router", "router"]
+__all__ = [
+    "async_proof_reads",
+    "proof_reads",
+    "prove_event",
+    "prove_inclusion",
+    "public_router",
+    "router",
+]
 
 router = api_router("/api/v1", "Nhật ký kiểm toán (audit)")
 public_router = APIRouter(include_in_schema=False)
@@ -247,6 +254,7 @@ SizeParam = Annotated[
     responses=problems(*READ_PROBLEMS, 503),
 )
 async def inclusion_proof(
+    request: Request,
     caller: Caller,
     services: ServicesDep,
     event: EventParam = None,
@@ -256,10 +264,35 @@ async def inclusion_proof(
     """Bằng chứng một sự kiện (``event``) hoặc mọi sự kiện của một hồ sơ (``dossier``) nằm
     trong nhật ký kiểm toán cỡ ``size`` (RFC 9162). Thanh tra, kiểm toán và quản trị;
     ``canonical`` (bytes chuẩn, có thể chứa dữ liệu cá nhân) chỉ cho thanh tra, kiểm toán."""
-    # async: the caller comes from the token cache on the event loop and the answer is
-    # validated there; the blocking body runs in one worker thread (a sync route made three
-    # hops to the thread pool and back, each costing more than the proof's own work).
-    return await run_in_threadpool(prove_inclusion, caller, services, event, dossier, size)
+    # async: the caller comes from the token cache on the event loop; one event on
+    # PostgreSQL is read there too (``AsyncProofReads``) and answered without leaving the
+    # loop. Everything else runs its blocking reads in one worker thread (a sync route made
+    # three hops to the thread pool and back, each costing more than the proof's own work).
+    reads: AsyncProofReads | None = getattr(request.app.state, "async_proof_reads", None)
+    if event is None or dossier is not None or reads is None or not reads.serves_here():
+        return await run_in_threadpool(prove_inclusion, caller, services, event, dossier, size)
+    return await prove_event(reads, caller, services, event, size)
+
+
+async def prove_event(
+    reads: AsyncProofReads, caller: Principal, services: Services, event: int, size: int | None
+) -> InclusionOut:
+    """One event's proof, read and answered on the event loop (``reads`` open on it); what
+    needs more reads (an event not in the tree, a tree behind its checkpoint, a node missing)
+    goes to a worker thread."""
+    authorize(caller.actor, "audit.proofs")
+    read = await reads.event(event, size)
+    if read.leaf is None:  # not in the tree (yet): wait for it, or 503, or 404
+        return await run_in_threadpool(
+            prove_inclusion, caller, services, event, None, size, read_once=False
+        )
+    private = caller.actor.role in PRIVATE_READERS
+    try:
+        return _event_answer(services, read, size, private=private, blocking=False)
+    except _MoreReads:  # rare
+        return await run_in_threadpool(
+            _event_answer, services, read, size, private=private, blocking=True
+        )
 
 
 def prove_inclusion(
@@ -268,10 +301,12 @@ def prove_inclusion(
     event: int | None = None,
     dossier: UUID | None = None,
     size: int | None = None,
+    *,
+    read_once: bool = True,
 ) -> InclusionOut:
     """The body of ``GET /api/v1/audit/proofs/inclusion`` (blocking: its reads wait for the
-    store). One event on PostgreSQL: one round trip (``ProofReads``); otherwise the tree's
-    reads one by one."""
+    store). One event on PostgreSQL: one round trip (``ProofReads``) unless ``read_once`` is
+    False (already read, not in the tree); otherwise the tree's reads one by one."""
     authorize(caller.actor, "audit.proofs")
     if (event is None) == (dossier is None):
         raise ApiProblem(
@@ -284,7 +319,7 @@ def prove_inclusion(
     audit = services.audit
     private = caller.actor.role in PRIVATE_READERS
     if event is not None:
-        read = _read_event(services, event, size)
+        read = _read_event(services, event, size) if read_once else None
         if read is not None:
             return _event_answer(services, read, size, private=private)
         leaf = _event_leaf(services, event)
@@ -337,10 +372,16 @@ def prove_inclusion(
 
 
 def _event_answer(
-    services: Services, read: EventProofInputs, asked: int | None, *, private: bool
+    services: Services,
+    read: EventProofInputs,
+    asked: int | None,
+    *,
+    private: bool,
+    blocking: bool = True,
 ) -> InclusionOut:
     """The answer for one event from ``ProofReads.event``: the same sizes, checkpoint and
-    errors as the reads one by one, from one snapshot."""
+    errors as the reads one by one, from one snapshot. Not ``blocking`` (on the event loop):
+    raises ``_MoreReads`` instead of reading more from the store."""
     leaf, current, found = read.leaf, read.tree_size, read.checkpoint
     assert leaf is not None
     # ``found`` is the latest checkpoint, or with a size asked the one signed at that size.
@@ -348,11 +389,15 @@ def _event_answer(
     if leaf.position >= size:
         raise _beyond(leaf, size)
     if asked is None and found is not None and found.checkpoint.size != size:
+        if not blocking:
+            raise _MoreReads
         checkpoint = _checkpoint_json(services, size)  # the tree is behind the latest: rare
     else:
         checkpoint = _served(found)
-    proof = _audit_path(services, read, size)
+    proof = _audit_path(services, read, size, blocking=blocking)
     root = merkle.root_from_inclusion_proof(leaf.leaf_hash, leaf.position, size, proof)
+    if root is None and not blocking:
+        raise _MoreReads
     return InclusionOut(
         size=size,
         root=b64(root if root is not None else services.audit.root(size)),
@@ -361,6 +406,10 @@ def _event_answer(
         events=[_proven(leaf, proof, read.event, private=private)],
         pending=[],
     )
+
+
+class _MoreReads(Exception):
+    """The answer needs a read from the store that the event loop must not wait for."""
 
 
 def proof_reads(services: Services) -> ProofReads | None:
@@ -374,6 +423,15 @@ def proof_reads(services: Services) -> ProofReads | None:
         nodes_table=audit.nodes_table,
         checkpoints_table=services.checkpoints.table.table,
     )
+
+
+def async_proof_reads(services: Services) -> AsyncProofReads | None:
+    """The one read of an event's proof awaited on the server's event loop (PostgreSQL; the
+    app opens it in its lifespan), or None (SQLite, memory)."""
+    reads = proof_reads(services)
+    if reads is None:
+        return None
+    return AsyncProofReads(reads, max_size=services.settings.postgres_pool_size)
 
 
 def _read_event(services: Services, event: int, size: int | None) -> EventProofInputs | None:
@@ -391,10 +449,12 @@ class _NotRead(Exception):
     """A node of the audit path that the combined read did not bring."""
 
 
-def _audit_path(services: Services, read: EventProofInputs, size: int) -> list[bytes]:
+def _audit_path(
+    services: Services, read: EventProofInputs, size: int, *, blocking: bool = True
+) -> list[bytes]:
     """The leaf's audit path in the tree of ``size`` leaves, from the nodes read with it; from
     the tree (``AuditLog``, which also tells a missing node from a tampered table) when one
-    is not among them."""
+    is not among them (``_MoreReads`` instead when not ``blocking``)."""
     assert read.leaf is not None
     position, nodes = read.leaf.position, read.nodes
 
@@ -407,6 +467,8 @@ def _audit_path(services: Services, read: EventProofInputs, size: int) -> list[b
     try:
         return merkle.inclusion_proof(position, size, stored)
     except _NotRead:
+        if not blocking:
+            raise _MoreReads from None
         return services.audit.inclusion_proofs([position], size)[0]
 
 

@@ -32,7 +32,14 @@ from application.audit.verifier import StoredEvent, StoredLeaf
 from application.store import Store
 from infrastructure.audit.checkpoints import StoredCheckpoint, stored_checkpoint
 
-__all__ = ["LEAVES_TABLE", "EventProofInputs", "Node", "ProofReads", "StoredHistory"]
+__all__ = [
+    "LEAVES_TABLE",
+    "AsyncProofReads",
+    "EventProofInputs",
+    "Node",
+    "ProofReads",
+    "StoredHistory",
+]
 
 LEAVES_TABLE = "audit_leaves"
 CHUNK = 5_000
@@ -393,22 +400,28 @@ class ProofReads:
             checkpoints_table=checkpoints_table,
         )
 
+    def statement(self, notification_id: int, size: int | None) -> tuple[str, dict[str, Any]]:
+        """The statement and parameters of the read (``event``; ``AsyncProofReads`` too)."""
+        if size is None:
+            return self._latest, {"event": notification_id}
+        return self._at_size, {"event": notification_id, "size": size}
+
     def event(self, notification_id: int, size: int | None = None) -> EventProofInputs:
         """The leaf of the event ``notification_id``, its stored event, the tree's size, the
         checkpoint (the latest, or with ``size`` the latest signed at exactly that size) and
         the nodes of the leaf's audit path."""
         from psycopg.rows import tuple_row
 
-        params: dict[str, Any] = {"event": notification_id}
-        if size is None:
-            statement = self._latest
-        else:
-            statement = self._at_size
-            params["size"] = size
+        statement, params = self.statement(notification_id, size)
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
             # Autocommit connection: no BEGIN/ROLLBACK; prepared once per connection.
             cur.execute(statement, params, prepare=True)
             row = cur.fetchone()
+        return self.inputs(row)
+
+    @staticmethod
+    def inputs(row: Sequence[Any] | None) -> EventProofInputs:
+        """The read's one row as what the proof needs."""
         assert row is not None  # one row whatever is found: the tree's size is always there
         last, position, notification, originator_id, version, digest, topic, state = row[:8]
         leaf = event = None
@@ -432,3 +445,92 @@ class ProofReads:
                 nodes[int(level), int(index)] = bytes(value)
         tree_size = 0 if last is None else int(last) + 1
         return EventProofInputs(tree_size, leaf, event, checkpoint, nodes)
+
+
+class AsyncProofReads:
+    """``ProofReads.event`` awaited on an event loop, over a small asyncio pool of its own.
+
+    Why: the route is ``async``; a blocking read had to go to a worker thread and back, and
+    on a busy host that hop cost about as much as the read itself (and most of its tail). The
+    pool belongs to one event loop: ``open`` it on that loop (the app's lifespan does), and
+    ``serves_here`` tells a request on another loop (a test client without its lifespan) to
+    use the blocking read instead. The connections are the store's own (same server, user,
+    database and time-outs), in autocommit, each statement prepared once per connection.
+
+    A store that cannot be reached raises the library's ``OperationalError`` (503 at the
+    API), as the blocking read does.
+    """
+
+    def __init__(self, reads: ProofReads, *, max_size: int) -> None:
+        sync_pool = reads.datastore.pool
+        self.reads = reads
+        self._connect = {
+            key: value
+            for key, value in dict(sync_pool.kwargs).items()
+            if key in ("dbname", "host", "port", "user", "password")
+        }
+        self._get_password = getattr(sync_pool, "get_password_func", None)
+        self._max_size = max_size
+        self._timeout = float(sync_pool.timeout)
+        self._max_lifetime = float(sync_pool.max_lifetime)
+        self._pool: Any = None
+        self._loop: Any = None
+
+    async def open(self) -> None:
+        """Open a pool on the running loop (without waiting for a connection: a store down
+        at start-up answers 503 per request, as the blocking reads do)."""
+        import asyncio
+
+        from psycopg import AsyncConnection
+        from psycopg_pool import AsyncConnectionPool
+
+        await self.close()
+        connect = dict(self._connect)
+        if self._get_password is not None:
+            connect["password"] = self._get_password()
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            "",
+            kwargs={**connect, "autocommit": True},
+            min_size=1,
+            max_size=self._max_size,
+            open=False,
+            timeout=self._timeout,
+            max_lifetime=self._max_lifetime,
+            name="khenthuong-proofs",
+        )
+        await pool.open(wait=False)
+        self._pool, self._loop = pool, asyncio.get_running_loop()
+
+    async def close(self) -> None:
+        """Close the pool (a later ``open`` makes a new one)."""
+        pool, self._pool, self._loop = self._pool, None, None
+        if pool is not None:
+            await pool.close()
+
+    def serves_here(self) -> bool:
+        """Open, and on the running loop."""
+        import asyncio
+
+        try:
+            return self._loop is not None and asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    async def event(self, notification_id: int, size: int | None = None) -> EventProofInputs:
+        """As ``ProofReads.event``, without blocking the loop."""
+        import psycopg
+        from eventsourcing.persistence import OperationalError
+        from psycopg.rows import tuple_row
+        from psycopg_pool import PoolTimeout
+
+        statement, params = self.reads.statement(notification_id, size)
+        try:
+            async with (
+                self._pool.connection() as conn,
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                await cur.execute(statement, params, prepare=True)
+                row = await cur.fetchone()
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as error:
+            raise OperationalError(str(error)) from error
+        return self.reads.inputs(row)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import time
 from typing import Any
 from uuid import UUID
 
@@ -233,8 +235,9 @@ def test_one_events_proof_read_at_once_answers_as_the_reads_one_by_one(
     staff: Staff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every event, at the checkpoint's size by default and at sizes asked, before and after
-    it, beyond the tree: the same status and body whether the route reads once
-    (``ProofReads``, PostgreSQL) or one read at a time (SQLite, and here forced)."""
+    it, beyond the tree: the same status and body whether the route reads once on the event
+    loop (``AsyncProofReads``, PostgreSQL), once in a worker thread (``ProofReads``, here
+    forced) or one read at a time (SQLite, and here forced)."""
     signed, size = grown_log(staff)
     head = staff.services.movements.max_position()
     queries: list[dict[str, int]] = [{"event": event} for event in range(1, head + 2)]
@@ -248,8 +251,10 @@ def test_one_events_proof_read_at_once_answers_as_the_reads_one_by_one(
         ]
 
     fast = answers()
+    monkeypatch.setattr(staff.client.app.state, "async_proof_reads", None)  # type: ignore[attr-defined]
+    in_a_thread = answers()
     monkeypatch.setattr(audit_routes, "_read_event", lambda *_: None)
-    assert fast == answers()
+    assert fast == in_a_thread == answers()
     statuses = {status for status, _ in fast}
     assert statuses == {200, 400, 404}  # proven; beyond the size or the tree; no such event
 
@@ -284,6 +289,79 @@ def test_the_one_read_brings_every_node_of_the_audit_path(
             proof = [unb64(node) for node in proven.proof]
             assert unb64(answer.root) == merkle.root_hash(leaves[:n])
             assert merkle.verify_inclusion(leaves[position], position, n, proof, unb64(answer.root))
+            # The same read awaited on the event loop: a missing node would be a 500 here.
+            served = staff.get("auditor", INCLUSION, event=event.notification_id, size=n)
+            assert served.status_code == 200, served.text
+            assert served.json()["events"][0]["proof"] == proven.proof
+
+
+@pytest.mark.parametrize(
+    "settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)  # the read on the event loop is PostgreSQL's
+def test_one_events_proof_is_answered_without_a_worker_thread(
+    staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL an event's proof is read and answered on the server's event loop; a
+    dossier's proof and an event not in the tree still go to a worker thread for their
+    reads."""
+    signed, size = grown_log(staff)
+    hops: list[str] = []
+    real = audit_routes.run_in_threadpool
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(function.__name__)
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(audit_routes, "run_in_threadpool", counted)
+    leaves = recomputed_leaves(staff)
+    head = staff.services.movements.max_position()
+    for query in (
+        {"event": 1},
+        {"event": signed},
+        {"event": 1, "size": size},
+        {"event": head, "size": size},
+    ):
+        answer = staff.get("auditor", INCLUSION, **query)
+        assert answer.status_code == 200, answer.text
+        assert_proves(answer.json(), leaves)
+    assert hops == []
+    dossier = staff.services.audit.leaf(0)
+    assert dossier is not None
+    assert staff.get("auditor", INCLUSION, dossier=dossier.originator_id).status_code == 200
+    assert staff.get("auditor", INCLUSION, event=10**9).status_code == 404
+    assert hops == ["prove_inclusion", "prove_inclusion"]
+
+
+@pytest.mark.parametrize(
+    "settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)  # the read on the event loop is PostgreSQL's
+def test_a_store_out_of_reach_gives_503_to_the_proof_read_on_the_event_loop(
+    staff: Staff,
+) -> None:
+    """The event loop's pool pointed at a port where no server listens: the proof answers
+    503 store-unavailable with Retry-After within the pool's time-out, as the blocking reads
+    do, and the next proof after the store is back is served again."""
+    staff.submit()
+    settle(staff)
+    last = staff.services.movements.max_position()
+    reads = staff.client.app.state.async_proof_reads  # type: ignore[attr-defined]
+    portal = staff.client.portal
+    assert portal is not None
+    listening = dict(reads._connect)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nobody = probe.getsockname()[1]
+    reads._connect = {**listening, "host": "127.0.0.1", "port": nobody}
+    reads._timeout = 1.0
+    portal.call(reads.open)
+    started = time.monotonic()
+    answer = staff.get("auditor", INCLUSION, event=last)
+    assert time.monotonic() - started < 5
+    problem(answer, 503, "store-unavailable")
+    assert answer.headers["retry-after"] == "5"
+    reads._connect = listening
+    portal.call(reads.open)
+    assert staff.get("auditor", INCLUSION, event=last).status_code == 200
 
 
 def test_a_checkpoint_signed_elsewhere_is_named_by_the_next_proof(staff: Staff) -> None:
