@@ -36,7 +36,7 @@ from api.public import install_public
 from api.routes import ROUTERS
 from api.routes.audit import async_proof_reads
 from api.routes.audit import public_router as audit_public_router
-from api.routes.common import IF_MATCH_PATTERN
+from api.routes.common import IF_MATCH_PATTERN, include_routes
 from application.policy import STAFF_ROLES
 from application.store import Clock, utc_now
 from infrastructure.bootstrap import Services, bootstrap
@@ -185,9 +185,9 @@ def create_app(
     install_error_handlers(app)
     install_replay_handler(app)
     for router in ROUTERS:
-        app.include_router(router)
+        include_routes(app, router)
     install_public(app, ready)
-    app.include_router(audit_public_router)  # /du-lieu-mo/bang-chung/{id}
+    include_routes(app, audit_public_router)  # /du-lieu-mo/bang-chung/{id}
     _install_openapi(app)
     _install_docs(app)
     # The last added is the outermost: the request context wraps the body guard.

@@ -33,6 +33,7 @@ from starlette.types import Scope
 
 from api.public import checkpoints, comments, opendata, pages
 from api.public.site import STATIC, PublicSite
+from api.routes.common import include_routes
 from infrastructure.bootstrap import Services
 
 __all__ = ["install_public"]
@@ -67,7 +68,7 @@ def install_public(app: FastAPI, services: Services) -> None:
     site.env.globals["latest_checkpoint"] = lambda: checkpoints.footer_checkpoint(site)
     app.state.public = site
     for router in (pages.router, comments.router, opendata.router, checkpoints.router):
-        app.include_router(router)
+        include_routes(app, router)
     app.mount("/static", _Static(directory=STATIC), name="static")
     problem_handler = app.exception_handlers[StarletteHTTPException]
 

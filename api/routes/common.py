@@ -10,9 +10,11 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
 
 from api.errors import PROBLEM_MEDIA_TYPE, ApiProblem, etag
 from api.idempotency import IdempotentRoute
@@ -99,6 +101,24 @@ class StrictRoute(IdempotentRoute):
 
 def api_router(prefix: str, tag: str) -> APIRouter:
     return APIRouter(prefix=prefix, tags=[tag], route_class=StrictRoute)
+
+
+def include_routes(app: FastAPI, router: APIRouter) -> None:
+    """Add ``router``'s routes to the app's own list of routes, as ``include_router`` did
+    before FastAPI 0.137.
+
+    Since 0.137 ``include_router`` keeps the router as one node that every request walks,
+    rebuilding each route's include context on the way; with a dozen routers that cost about
+    0.1 ms a request here (bench/audit.py's HTTP proofs, the same requests to both servers
+    in turn: p50 1.5 ms against 1.6). Nothing is lost: ``APIRouter`` gives each route its
+    prefix, tags and dependencies when the route is declared (the OpenAPI document is the
+    same byte for byte), and no app overrides dependencies. Only plain routes and mounts are
+    taken, so a nested router cannot slip through unmatched.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute | Route | Mount):
+            raise TypeError(f"include_routes takes routes and mounts, not {type(route).__name__}")
+    app.router.routes.extend(router.routes)
 
 
 async def expected_version(  # no I/O: run on the event loop, not in a worker thread

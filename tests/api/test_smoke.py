@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Mount, Route
 
+from api.routes.common import include_routes
 from tests.api.conftest import Staff, submission
 
 
@@ -193,6 +197,25 @@ def test_the_openapi_document_and_the_docs_load(client: TestClient) -> None:
     assert "bearer" in schema["components"]["securitySchemes"]
     assert "Problem" in schema["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+def test_every_route_is_matched_from_the_apps_own_list(client: TestClient) -> None:
+    """No included-router node for each request to walk (FastAPI 0.137+ ``include_router``):
+    every route and mount sits in the app's list, each API route with its prefix and tags,
+    and a router holding anything else is refused."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    routes = app.routes
+    assert all(isinstance(route, APIRoute | Route | Mount) for route in routes)
+    paths = {route.path for route in routes if isinstance(route, APIRoute)}
+    assert {"/api/v1/audit/proofs/inclusion", "/healthz", "/cong-khai"} <= paths
+    proof = next(r for r in routes if getattr(r, "path", "") == "/api/v1/audit/proofs/inclusion")
+    assert isinstance(proof, APIRoute)
+    assert proof.tags == ["Nhật ký kiểm toán (audit)"]
+    nested = APIRouter()
+    nested.include_router(APIRouter())
+    with pytest.raises(TypeError):
+        include_routes(FastAPI(), nested)
 
 
 def test_each_request_is_logged_once_without_its_token(
