@@ -48,9 +48,8 @@ set of ``bench/projections.py``, reused and kept; ``--no-reuse`` generates it af
    (``duration_ms`` of its access log), the route's body called in process (no HTTP, no
    framework: ``api.routes.audit.prove_event`` awaited on an event loop, as the server runs
    it on PostgreSQL), and each call it makes, timed apart (token check, its one read
-   ``AsyncProofReads.event``, the same read blocking as ``ProofReads.event``), with the reads
-   it used to make one by one (the event's leaf, the tree's size, the latest checkpoint, the
-   stored event, the proof).
+   ``AsyncProofReads.event``), with the reads it used to make one by one (the event's leaf,
+   the tree's size, the latest checkpoint, the stored event, the proof).
 
 ``--profile`` runs ``verify_log`` over the first ``--profile-events`` events under cProfile and
 prints where the time goes; it runs by itself when the verify target is missed.
@@ -98,7 +97,6 @@ import infrastructure.audit.log as audit_log_module  # noqa: E402
 from api.cli import CliError, audit_verify, projections_rebuild  # noqa: E402
 from api.routes.audit import (  # noqa: E402
     async_proof_reads,
-    proof_reads,
     prove_event,
     prove_inclusion,
 )
@@ -579,7 +577,6 @@ def handler_breakdown(
     recorder = services.movements.recorder
     caller = services.accounts.authenticate(token, None)
     size = checkpoint.size
-    reads = proof_reads(services)
     steps: dict[str, list[float]] = defaultdict(list)
     on_loop = async_proof_reads(services)
     if on_loop is None:
@@ -603,8 +600,6 @@ def handler_breakdown(
 
     for sample in samples:
         timed("authenticate (cached)", services.accounts.authenticate, token, None)
-        if reads is not None:  # the one read, blocking (the route's in a worker thread)
-            timed("ProofReads.event (blocking)", reads.event, sample.notification_id)
         # context: the reads it made one by one before (still its way on SQLite)
         leaf = timed("[was] leaf_of_event", audit.leaf_of_event, sample.notification_id)
         timed("[was] size", audit.size)
