@@ -16,6 +16,7 @@ reads and about nine round trips).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 import secrets
@@ -25,8 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import psycopg
+from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
+from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application.audit.verifier import StoredEvent, StoredLeaf
 from application.store import Store
@@ -84,8 +90,6 @@ class StoredHistory:
     def _rows(self, statement: str, params: Sequence[Any] = ()) -> Iterator[Iterator[Any]]:
         """Rows of one query, streamed, on a connection of their own."""
         if self.dialect == "postgres":
-            from psycopg.rows import tuple_row
-
             with self.datastore.get_connection() as conn, conn.transaction():
                 # One stream waits while the other is read (the leaves start later than the
                 # events): the store's idle-in-transaction limit must not end it meanwhile.
@@ -410,8 +414,6 @@ class ProofReads:
         """The leaf of the event ``notification_id``, its stored event, the tree's size, the
         checkpoint (the latest, or with ``size`` the latest signed at exactly that size) and
         the nodes of the leaf's audit path."""
-        from psycopg.rows import tuple_row
-
         statement, params = self.statement(notification_id, size)
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
             # Autocommit connection: no BEGIN/ROLLBACK; prepared once per connection.
@@ -479,11 +481,6 @@ class AsyncProofReads:
     async def open(self) -> None:
         """Open a pool on the running loop (without waiting for a connection: a store down
         at start-up answers 503 per request, as the blocking reads do)."""
-        import asyncio
-
-        from psycopg import AsyncConnection
-        from psycopg_pool import AsyncConnectionPool
-
         await self.close()
         connect = dict(self._connect)
         if self._get_password is not None:
@@ -509,8 +506,6 @@ class AsyncProofReads:
 
     def serves_here(self) -> bool:
         """Open, and on the running loop."""
-        import asyncio
-
         try:
             return self._loop is not None and asyncio.get_running_loop() is self._loop
         except RuntimeError:
@@ -518,11 +513,6 @@ class AsyncProofReads:
 
     async def event(self, notification_id: int, size: int | None = None) -> EventProofInputs:
         """As ``ProofReads.event``, without blocking the loop."""
-        import psycopg
-        from eventsourcing.persistence import OperationalError
-        from psycopg.rows import tuple_row
-        from psycopg_pool import PoolTimeout
-
         statement, params = self.reads.statement(notification_id, size)
         try:
             async with (
